@@ -1,0 +1,59 @@
+// Options of a Lockstep run.
+#ifndef LOCKSTEP_OPTIONS_H_
+#define LOCKSTEP_OPTIONS_H_
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+
+namespace lockstep {
+
+class Trace;
+
+// The exploration strategies (one file each under lockstep/strategy/).
+enum class StrategyKind {
+  kRandom,   // uniformly random enabled thread at every step
+  kPct,      // PCT, Burckhardt et al., ASPLOS'10 (depth pct_depth)
+  kFairPct,  // PCT for fair_prefix steps, then random (spin loops terminate)
+  kPos,      // partial-order sampling, Yuan et al., CAV'18
+  kIdPct,    // PCT whose depth cycles 1, 2, ..., pct_depth over iterations
+};
+
+// "random", "pct", "fair_pct", "pos", "idpct".
+std::string_view StrategyKindName(StrategyKind kind);
+
+// Parses a name produced by StrategyKindName; the error lists the names.
+absl::StatusOr<StrategyKind> ParseStrategyKind(std::string_view name);
+
+struct Options {
+  // Iterations (schedules) to explore; exploration stops at the first failure.
+  uint64_t iterations = 100;
+  // Base seed; iteration i runs with internal::IterationSeed(seed, i).
+  uint64_t seed = 1;
+  StrategyKind strategy = StrategyKind::kPct;
+  // PCT bug depth d: d-1 priority change points per iteration (>= 1).
+  uint32_t pct_depth = 3;
+  // fair_pct: scheduling steps run under PCT before switching to random.
+  uint32_t fair_prefix = 1000;
+  // Steps after which an iteration fails as a livelock.
+  uint64_t max_steps = 10000;
+  // Wall-clock budget: stop starting new iterations once this much time has
+  // passed (zero: no budget). At least one iteration always runs.
+  std::chrono::nanoseconds time_budget{0};
+  // When set, CondVar waits may wake spuriously, as a strategy decision.
+  bool spurious_wakeups = false;
+  // Test identity, copied into traces.
+  std::string test_suite;
+  std::string test_name;
+  // Replay: when non-null, run one iteration following this trace's
+  // decisions (its seed, iteration and strategy config are taken from it).
+  // Must outlive the run.
+  const Trace* replay = nullptr;
+};
+
+}  // namespace lockstep
+
+#endif  // LOCKSTEP_OPTIONS_H_
