@@ -1,0 +1,626 @@
+#include "lockstep/internal/controller.h"
+
+#include <cxxabi.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <typeinfo>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "lockstep/failure.h"
+#include "lockstep/internal/prng.h"
+
+namespace lockstep::internal {
+namespace ctx = boost::context;
+
+namespace {
+
+thread_local Controller* g_current = nullptr;
+
+// Epochs are unique across controllers so an object that outlives one run
+// re-registers in the next.
+std::atomic<uint64_t> g_next_epoch{1};
+
+std::string Demangle(const char* name) {
+  int status = 0;
+  char* demangled = abi::__cxa_demangle(name, nullptr, nullptr, &status);
+  std::string result = status == 0 && demangled != nullptr ? demangled : name;
+  std::free(demangled);
+  return result;
+}
+
+void SetLocation(SourceLocation* out, const char* file, int line, const char* function) {
+  out->set_file(file == nullptr ? "" : file);
+  out->set_line(line < 0 ? 0 : static_cast<uint32_t>(line));
+  out->set_function(function == nullptr ? "" : function);
+}
+
+void SetLocation(SourceLocation* out, const std::source_location& location) {
+  SetLocation(out, location.file_name(), static_cast<int>(location.line()),
+              location.function_name());
+}
+
+}  // namespace
+
+// --- ObjectBase ---------------------------------------------------------
+
+ObjectBase::ObjectBase(const char* kind, std::string_view name, std::source_location created_at)
+    : kind_(kind), name_(name), created_at_(created_at) {
+  // Inside a run, ids follow creation order; outside, the first use assigns one.
+  if (Controller* controller = Controller::CurrentOrNull()) controller->Register(*this);
+}
+
+std::string ObjectBase::Label() const {
+  if (!name_.empty()) return absl::StrCat(kind_, " '", name_, "'");
+  return absl::StrCat(kind_, " #", id_);
+}
+
+uint32_t ObjectBase::Id(Controller& controller) { return controller.Register(*this); }
+
+std::string ObjectBase::DescribeState(const Controller&) const { return {}; }
+
+// --- Stacks -------------------------------------------------------------
+
+// Fiber stacks (with a guard page, so an overflow faults instead of silently
+// corrupting memory) are kept for the next thread instead of unmapped.
+struct Controller::StackPool {
+  explicit StackPool(size_t size) : allocator(size) {}
+  ~StackPool() {
+    for (ctx::stack_context& stack : free) allocator.deallocate(stack);
+  }
+  ctx::protected_fixedsize_stack allocator;
+  std::vector<ctx::stack_context> free;
+};
+
+namespace {
+// The StackAllocator Boost.Context sees: hands out pooled stacks.
+struct PooledStack {
+  std::vector<ctx::stack_context>* free;
+  ctx::protected_fixedsize_stack* allocator;
+  ctx::stack_context allocate() {
+    if (free->empty()) return allocator->allocate();
+    ctx::stack_context stack = free->back();
+    free->pop_back();
+    return stack;
+  }
+  void deallocate(ctx::stack_context& stack) noexcept { free->push_back(stack); }
+};
+}  // namespace
+
+// --- Threads ------------------------------------------------------------
+
+struct Controller::ThreadState {
+  enum class Status { kRunnable, kBlocked, kFinished };
+
+  std::string name;
+  std::source_location created_at;
+  std::function<void()> fn;
+  Status status = Status::kRunnable;
+  PendingOp pending;
+  // While blocked:
+  const ObjectBase* blocked_on = nullptr;  // null for joins and sleeps
+  uint32_t join_target = kNoThread;
+  const char* blocked_op = nullptr;
+  bool timed = false;
+  uint64_t deadline_ns = 0;
+  bool spurious = false;
+  WakeReason wake = WakeReason::kNotified;
+  bool detached = false;
+  bool joined = false;
+  ctx::fiber fiber;
+};
+
+// --- Controller ---------------------------------------------------------
+
+Controller::Controller(Settings settings)
+    : settings_(settings), stacks_(std::make_unique<StackPool>(settings.stack_size)) {
+  enabled_.reserve(64);
+  pending_.reserve(64);
+  decisions_.reserve(1024);
+}
+
+Controller::~Controller() = default;
+
+Controller* Controller::CurrentOrNull() { return g_current; }
+
+Controller& Controller::Current(const char* api) {
+  if (g_current == nullptr) {
+    throw UsageError(absl::StrCat(
+        api, " used outside a Lockstep run: Lockstep primitives work only inside a body run "
+             "by lockstep::Runner::Run (or a TEST_LOCKSTEP test)"));
+  }
+  return *g_current;
+}
+
+std::string Controller::ThreadLabel(uint32_t thread) const {
+  if (thread >= thread_count_) return absl::StrCat("thread ", thread);
+  const std::string& name = threads_[thread]->name;
+  if (name.empty()) return absl::StrCat("thread ", thread);
+  return absl::StrCat("thread ", thread, " '", name, "'");
+}
+
+IterationOutcome Controller::RunIteration(const std::function<void()>& body, Strategy& strategy,
+                                          uint64_t iteration, uint64_t seed, Trace* trace) {
+  Controller* const previous = g_current;
+  g_current = this;
+  strategy_ = &strategy;
+  trace_ = trace;
+  epoch_ = g_next_epoch.fetch_add(1, std::memory_order_relaxed);
+  thread_count_ = 0;
+  object_count_ = 0;
+  step_ = 0;
+  now_ns_ = 0;
+  hash_ = 0;
+  aborting_ = false;
+  failure_.reset();
+  decisions_.clear();
+  last_location_ = std::source_location::current();
+
+  strategy.BeginIteration(iteration, seed);
+  current_ = 0;
+  Spawn(body, "main", /*detached=*/false, std::source_location::current());
+  next_ = 0;
+  RunLoop();
+  Teardown();
+  strategy.EndIteration(step_);
+
+  IterationOutcome outcome;
+  outcome.failure = std::move(failure_);
+  outcome.steps = step_;
+  outcome.schedule_hash = hash_;
+  strategy_ = nullptr;
+  trace_ = nullptr;
+  g_current = previous;
+  return outcome;
+}
+
+void Controller::RunLoop() {
+  while (next_ != kNoThread) {
+    current_ = next_;
+    ThreadState& thread = *threads_[current_];
+    thread.fiber = std::move(thread.fiber).resume();
+  }
+}
+
+// Unwinds every thread that has not finished (after a failure, or detached
+// threads still pending when the body returned), one at a time, newest
+// first: threads use their creators' locals (the test body's mutexes...), so
+// a creator must unwind after the threads it created.
+void Controller::Teardown() {
+  aborting_ = true;
+  for (uint32_t t = thread_count_; t-- > 0;) {
+    if (threads_[t]->status == ThreadState::Status::kFinished) continue;
+    next_ = t;
+    RunLoop();
+  }
+}
+
+uint32_t Controller::Spawn(std::function<void()> fn, std::string_view name, bool detached,
+                           std::source_location created_at) {
+  const uint32_t id = thread_count_++;
+  if (id == threads_.size()) threads_.push_back(std::make_unique<ThreadState>());
+  ThreadState& thread = *threads_[id];
+  thread.name.assign(name);
+  thread.created_at = created_at;
+  thread.fn = std::move(fn);
+  thread.status = ThreadState::Status::kRunnable;
+  thread.pending = PendingOp{};
+  thread.blocked_on = nullptr;
+  thread.join_target = kNoThread;
+  thread.timed = false;
+  thread.spurious = false;
+  thread.detached = detached;
+  thread.joined = false;
+  thread.fiber = ctx::fiber(std::allocator_arg, PooledStack{&stacks_->free, &stacks_->allocator},
+                            [this, id](ctx::fiber&& scheduler) {
+                              scheduler_ = std::move(scheduler);
+                              ThreadMain(id);
+                              return std::move(scheduler_);
+                            });
+  if (pending_.size() < thread_count_) pending_.resize(thread_count_);
+  strategy_->OnThreadCreated(id);
+  if (trace_ != nullptr) {
+    ThreadInfo* info = trace_->add_threads();
+    info->set_id(id);
+    info->set_name(thread.name);
+    info->set_parent(id == 0 ? 0 : current_);
+    if (id != 0) SetLocation(info->mutable_created_at(), created_at);
+  }
+  return id;
+}
+
+void Controller::ThreadMain(uint32_t id) {
+  ThreadState& thread = *threads_[id];
+  if (!aborting_) {
+    try {
+      thread.fn();
+    } catch (const IterationAborted&) {
+      // Unwound on purpose: the failure is already recorded.
+    } catch (const std::exception& e) {
+      RecordFailure(Failure::EXCEPTION,
+                    absl::StrCat("uncaught exception in ", ThreadLabel(id), ": ",
+                                 Demangle(typeid(e).name()), ": ", e.what()),
+                    "", 0);
+    } catch (...) {
+      RecordFailure(Failure::EXCEPTION,
+                    absl::StrCat("uncaught exception of unknown type in ", ThreadLabel(id)), "",
+                    0);
+    }
+  }
+  // Destroy the closure here, on the thread's own stack and inside the run.
+  thread.fn = nullptr;
+  FinishThread(id);
+}
+
+void Controller::FinishThread(uint32_t id) {
+  ThreadState& thread = *threads_[id];
+  thread.status = ThreadState::Status::kFinished;
+  for (uint32_t t = 0; t < thread_count_; ++t) {
+    ThreadState& other = *threads_[t];
+    if (other.status == ThreadState::Status::kBlocked && other.join_target == id) {
+      other.status = ThreadState::Status::kRunnable;
+      other.wake = WakeReason::kNotified;
+      other.join_target = kNoThread;
+    }
+  }
+  next_ = kNoThread;
+  if (aborting_) return;
+  Record("thread.exit", 0, thread.created_at);
+  if (id == 0) {
+    std::string unjoined;
+    for (uint32_t t = 1; t < thread_count_; ++t) {
+      if (threads_[t]->detached || threads_[t]->joined) continue;
+      absl::StrAppend(&unjoined, unjoined.empty() ? "" : ", ", ThreadLabel(t));
+    }
+    if (!unjoined.empty()) {
+      RecordFailure(Failure::UNJOINED_THREADS,
+                    absl::StrCat("the test body returned without joining ", unjoined,
+                                 "; call join() on every spawned thread's handle"),
+                    "", 0);
+    }
+    return;
+  }
+  next_ = PickNext();
+  if (next_ == kNoThread && !aborting_) ReportDeadlock();
+}
+
+uint32_t Controller::PickNext() {
+  ++step_;
+  if (step_ > settings_.max_steps) {
+    RecordFailure(Failure::STEP_LIMIT,
+                  absl::StrCat("the iteration exceeded max_steps=", settings_.max_steps,
+                               " scheduling steps: a livelock (threads spinning without "
+                               "progress), or a test that needs a larger max_steps"),
+                  last_location_.file_name(), static_cast<int>(last_location_.line()),
+                  last_location_.function_name());
+    return kNoThread;
+  }
+  // Blocked threads with the earliest deadline may time out now; later
+  // deadlines must wait for virtual time to get there.
+  uint64_t min_deadline = UINT64_MAX;
+  for (uint32_t t = 0; t < thread_count_; ++t) {
+    const ThreadState& thread = *threads_[t];
+    if (thread.status == ThreadState::Status::kBlocked && thread.timed) {
+      min_deadline = std::min(min_deadline, thread.deadline_ns);
+    }
+  }
+  enabled_.clear();
+  for (uint32_t t = 0; t < thread_count_; ++t) {
+    const ThreadState& thread = *threads_[t];
+    pending_[t] = thread.pending;
+    if (thread.status == ThreadState::Status::kRunnable) {
+      enabled_.push_back(t);
+    } else if (thread.status == ThreadState::Status::kBlocked &&
+               ((thread.timed && thread.deadline_ns == min_deadline) || thread.spurious)) {
+      pending_[t].kind = PendingOp::Kind::kTimeout;
+      enabled_.push_back(t);
+    }
+  }
+  if (enabled_.empty()) return kNoThread;
+
+  const SchedulingPoint point{enabled_, std::span<const PendingOp>(pending_.data(), thread_count_),
+                              current_, step_};
+  const uint32_t pick = strategy_->PickThread(point);
+  if (pick == Strategy::kDiverged) {
+    RecordFailure(Failure::NONDETERMINISM, strategy_->Divergence(), last_location_.file_name(),
+                  static_cast<int>(last_location_.line()), last_location_.function_name());
+    return kNoThread;
+  }
+  if (!std::binary_search(enabled_.begin(), enabled_.end(), pick)) {
+    RecordFailure(Failure::MISUSE,
+                  absl::StrCat("internal error: the strategy picked thread ", pick,
+                               ", which is not enabled"),
+                  "", 0);
+    return kNoThread;
+  }
+  AppendDecision(Decision::SCHEDULE, pick, static_cast<uint32_t>(enabled_.size()));
+  strategy_->OnExecuted(pick, pending_[pick]);
+
+  ThreadState& chosen = *threads_[pick];
+  if (chosen.status == ThreadState::Status::kBlocked) {
+    // The strategy lets a timeout (or a spurious wake-up) happen now.
+    chosen.status = ThreadState::Status::kRunnable;
+    if (chosen.timed && chosen.deadline_ns == min_deadline) {
+      chosen.wake = WakeReason::kTimeout;
+      now_ns_ = std::max(now_ns_, chosen.deadline_ns);
+    } else {
+      chosen.wake = WakeReason::kSpurious;
+    }
+    chosen.join_target = kNoThread;
+  }
+  return pick;
+}
+
+void Controller::AppendDecision(Decision::Kind kind, uint32_t value, uint32_t options) {
+  decisions_.push_back(DecisionRecord{kind, value, options});
+  hash_ = Mix64(hash_ ^ ((static_cast<uint64_t>(kind) << 62) ^
+                         (static_cast<uint64_t>(value) << 31) ^ options));
+}
+
+void Controller::SwitchTo(uint32_t thread) {
+  next_ = thread;
+  scheduler_ = std::move(scheduler_).resume();
+}
+
+void Controller::CheckNotAborting() {
+  if (aborting_ && std::uncaught_exceptions() == 0) throw IterationAborted{};
+}
+
+void Controller::SchedulePoint(PendingOp op, std::source_location location) {
+  CheckNotAborting();
+  if (aborting_) return;  // unwinding: no more scheduling
+  last_location_ = location;
+  threads_[current_]->pending = op;
+  const uint32_t me = current_;
+  const uint32_t pick = PickNext();
+  if (pick == kNoThread) throw IterationAborted{};
+  if (pick != me) SwitchTo(pick);
+  CheckNotAborting();
+}
+
+WakeReason Controller::Block(const ObjectBase& object, const char* op, PendingOp retry,
+                             std::source_location location, std::optional<uint64_t> deadline_ns,
+                             bool spurious) {
+  CheckNotAborting();
+  if (aborting_) return WakeReason::kAborted;
+  last_location_ = location;
+  ThreadState& thread = *threads_[current_];
+  const uint32_t me = current_;
+  thread.status = ThreadState::Status::kBlocked;
+  thread.blocked_on = &object;
+  thread.blocked_op = op;
+  thread.pending = retry;
+  thread.timed = deadline_ns.has_value();
+  thread.deadline_ns = deadline_ns.value_or(0);
+  thread.spurious = spurious;
+  const uint32_t pick = PickNext();
+  if (pick == kNoThread) {
+    if (!aborting_) ReportDeadlock();
+    throw IterationAborted{};
+  }
+  if (pick != me) SwitchTo(pick);
+  CheckNotAborting();
+  if (aborting_) return WakeReason::kAborted;
+  thread.blocked_on = nullptr;
+  thread.timed = false;
+  thread.spurious = false;
+  return thread.wake;
+}
+
+void Controller::SleepUntil(uint64_t deadline_ns, std::source_location location) {
+  CheckNotAborting();
+  if (aborting_) return;
+  last_location_ = location;
+  ThreadState& thread = *threads_[current_];
+  const uint32_t me = current_;
+  thread.status = ThreadState::Status::kBlocked;
+  thread.blocked_on = nullptr;
+  thread.blocked_op = "sleep";
+  thread.pending = PendingOp{PendingOp::Kind::kWrite, 0};
+  thread.timed = true;
+  thread.deadline_ns = deadline_ns;
+  thread.spurious = false;
+  const uint32_t pick = PickNext();
+  if (pick == kNoThread) throw IterationAborted{};
+  if (pick != me) SwitchTo(pick);
+  CheckNotAborting();
+  thread.timed = false;
+}
+
+int Controller::WaitersOn(const ObjectBase& object) const {
+  int count = 0;
+  for (uint32_t t = 0; t < thread_count_; ++t) {
+    const ThreadState& thread = *threads_[t];
+    if (thread.status == ThreadState::Status::kBlocked && thread.blocked_on == &object) ++count;
+  }
+  return count;
+}
+
+int Controller::WakeAll(const ObjectBase& object) {
+  int count = 0;
+  for (uint32_t t = 0; t < thread_count_; ++t) {
+    ThreadState& thread = *threads_[t];
+    if (thread.status == ThreadState::Status::kBlocked && thread.blocked_on == &object) {
+      thread.status = ThreadState::Status::kRunnable;
+      thread.wake = WakeReason::kNotified;
+      ++count;
+    }
+  }
+  return count;
+}
+
+uint32_t Controller::WakeOne(const ObjectBase& object) {
+  const int waiters = WaitersOn(object);
+  if (waiters == 0) return kNoThread;
+  // Which waiter wakes is the strategy's choice (in thread-id order).
+  uint32_t index = waiters == 1 ? 0 : Choose(static_cast<uint32_t>(waiters));
+  for (uint32_t t = 0; t < thread_count_; ++t) {
+    ThreadState& thread = *threads_[t];
+    if (thread.status != ThreadState::Status::kBlocked || thread.blocked_on != &object) continue;
+    if (index-- == 0) {
+      thread.status = ThreadState::Status::kRunnable;
+      thread.wake = WakeReason::kNotified;
+      return t;
+    }
+  }
+  return kNoThread;
+}
+
+uint32_t Controller::Choose(uint32_t n) {
+  CheckNotAborting();
+  if (n == 0) {
+    Fail(Failure::MISUSE, "choose(0): there must be at least one option",
+         std::source_location::current());
+    return 0;
+  }
+  if (n == 1 || aborting_) return 0;
+  const uint32_t value = strategy_->PickValue(n);
+  if (value == Strategy::kDiverged) {
+    RecordFailure(Failure::NONDETERMINISM, strategy_->Divergence(), last_location_.file_name(),
+                  static_cast<int>(last_location_.line()), last_location_.function_name());
+    throw IterationAborted{};
+  }
+  AppendDecision(Decision::CHOOSE, value, n);
+  return value;
+}
+
+bool Controller::Finished(uint32_t thread) const {
+  return thread < thread_count_ && threads_[thread]->status == ThreadState::Status::kFinished;
+}
+
+void Controller::Join(uint32_t target, std::source_location location) {
+  if (aborting_) return CheckNotAborting();
+  if (target >= thread_count_) {
+    return Fail(Failure::MISUSE,
+                absl::StrCat("join() on thread ", target, ", which does not exist in this "
+                             "iteration (a handle kept from an earlier iteration?)"),
+                location);
+  }
+  if (target == current_) {
+    return Fail(Failure::MISUSE, absl::StrCat(ThreadLabel(target), " joins itself"), location);
+  }
+  if (threads_[target]->joined) {
+    return Fail(Failure::MISUSE, absl::StrCat(ThreadLabel(target), " is joined twice"), location);
+  }
+  if (threads_[target]->detached) {
+    return Fail(Failure::MISUSE, absl::StrCat("join() on detached ", ThreadLabel(target)),
+                location);
+  }
+  threads_[target]->joined = true;
+  SchedulePoint(PendingOp{PendingOp::Kind::kRead, 0}, location);
+  ThreadState& thread = *threads_[current_];
+  const uint32_t me = current_;
+  while (threads_[target]->status != ThreadState::Status::kFinished) {
+    thread.status = ThreadState::Status::kBlocked;
+    thread.blocked_on = nullptr;
+    thread.blocked_op = "join";
+    thread.join_target = target;
+    thread.timed = false;
+    thread.spurious = false;
+    const uint32_t pick = PickNext();
+    if (pick == kNoThread) {
+      if (!aborting_) ReportDeadlock();
+      throw IterationAborted{};
+    }
+    if (pick != me) SwitchTo(pick);
+    CheckNotAborting();
+  }
+  Record("thread.join", 0, location, target);
+}
+
+void Controller::ReportDeadlock() {
+  std::string message = "deadlock: no thread can run; blocked:";
+  Failure failure;
+  for (uint32_t t = 0; t < thread_count_; ++t) {
+    const ThreadState& thread = *threads_[t];
+    if (thread.status != ThreadState::Status::kBlocked) continue;
+    std::string waiting;
+    uint32_t object_id = 0;
+    if (thread.join_target != kNoThread) {
+      waiting = absl::StrCat("joining ", ThreadLabel(thread.join_target));
+    } else if (thread.blocked_on != nullptr) {
+      object_id = thread.blocked_on->id_;
+      waiting = absl::StrCat(thread.blocked_op, " on ", thread.blocked_on->Label());
+      std::string state = thread.blocked_on->DescribeState(*this);
+      if (!state.empty()) absl::StrAppend(&waiting, " (", state, ")");
+    } else {
+      waiting = thread.blocked_op;
+    }
+    absl::StrAppend(&message, "\n  ", ThreadLabel(t), ": ", waiting);
+    BlockedThread* blocked = failure.add_blocked();
+    blocked->set_thread(t);
+    blocked->set_waiting_for(waiting);
+    blocked->set_object(object_id);
+  }
+  RecordFailure(Failure::DEADLOCK, message, last_location_.file_name(),
+                static_cast<int>(last_location_.line()), last_location_.function_name());
+  if (failure_ && failure_->kind() == Failure::DEADLOCK) {
+    *failure_->mutable_blocked() = failure.blocked();
+  }
+}
+
+void Controller::Fail(Failure::Kind kind, std::string message, std::source_location location) {
+  RecordFailure(kind, std::move(message), location.file_name(), static_cast<int>(location.line()),
+                location.function_name());
+  if (std::uncaught_exceptions() == 0) throw IterationAborted{};
+}
+
+void Controller::RecordFailure(Failure::Kind kind, std::string message, const char* file,
+                               int line, const char* function) {
+  aborting_ = true;
+  if (failure_) return;  // the first failure is the one reported
+  failure_.emplace();
+  failure_->set_kind(kind);
+  failure_->set_message(std::move(message));
+  failure_->set_step(step_);
+  failure_->set_thread(current_);
+  SetLocation(failure_->mutable_location(), file, line, function);
+}
+
+uint32_t Controller::Register(ObjectBase& object) {
+  if (object.epoch_ == epoch_) return object.id_;
+  if (object.epoch_ != 0) object.ResetState();
+  object.epoch_ = epoch_;
+  object.id_ = ++object_count_;
+  if (trace_ != nullptr) {
+    ObjectInfo* info = trace_->add_objects();
+    info->set_id(object.id_);
+    info->set_kind(object.kind_);
+    info->set_name(object.name_);
+    SetLocation(info->mutable_created_at(), object.created_at_);
+  }
+  return object.id_;
+}
+
+void Controller::Record(const char* op, uint32_t object, std::source_location location,
+                        std::optional<int64_t> value, std::string_view detail,
+                        uint32_t woken_thread) {
+  if (trace_ == nullptr) return;
+  Event* event = trace_->add_events();
+  event->set_step(step_);
+  event->set_thread(current_);
+  event->set_op(op);
+  event->set_object(object);
+  if (value) {
+    event->set_has_value(true);
+    event->set_value(*value);
+  }
+  event->set_detail(std::string(detail));
+  SetLocation(event->mutable_location(), location);
+  event->set_time_ns(now_ns_);
+  if (woken_thread != kNoThread) event->set_woken_thread_plus_one(woken_thread + 1);
+}
+
+void AbortUnwindingReceive(std::source_location location) {
+  std::fprintf(stderr,
+               "%s:%u: lockstep: a mailbox receive ran while a failed iteration was being "
+               "unwound (in a destructor?); it cannot wait and has no message to return\n",
+               location.file_name(), location.line());
+  std::abort();
+}
+
+}  // namespace lockstep::internal

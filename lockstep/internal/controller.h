@@ -1,0 +1,221 @@
+// The controller: owns the logical threads of one iteration, the step
+// counter, the strategy, the decision log and (when recording) the trace.
+//
+// Primitives talk to it in three ways only: "this thread reaches a scheduling
+// point doing op X on object O" (SchedulePoint), "this thread blocks on O"
+// (Block), and "O wakes these threads" (Wake*). It asks the strategy which
+// enabled thread runs next; the strategy never sees a primitive.
+//
+// Execution: every logical thread is a Boost.Context fiber on the calling OS
+// thread, so exactly one runs at a time. A thread switch goes through the
+// scheduler context (the stack that called RunIteration): fiber -> scheduler
+// -> fiber. Stacks come from a pool kept across iterations.
+#ifndef LOCKSTEP_INTERNAL_CONTROLLER_H_
+#define LOCKSTEP_INTERNAL_CONTROLLER_H_
+
+#include <boost/context/fiber.hpp>
+#include <boost/context/protected_fixedsize_stack.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <source_location>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lockstep/strategy/strategy.h"
+#include "lockstep/trace.pb.h"
+
+namespace lockstep::internal {
+
+inline constexpr uint32_t kNoThread = 0xFFFFFFFFu;
+
+class Controller;
+
+// Base of every primitive: an object the controller can name in traces and
+// in deadlock reports. Objects register lazily with the running iteration,
+// so a primitive built outside a run (a fixture member, a global) works, and
+// one that outlives an iteration starts the next with clean scheduling state.
+class ObjectBase {
+ public:
+  ObjectBase(const char* kind, std::string_view name, std::source_location created_at);
+  ObjectBase(const ObjectBase&) = delete;
+  ObjectBase& operator=(const ObjectBase&) = delete;
+  virtual ~ObjectBase() = default;
+
+  const char* kind() const { return kind_; }
+  const std::string& name() const { return name_; }
+  // "mutex 'm'" or "mutex #3".
+  std::string Label() const;
+
+ protected:
+  // The object's id in the current iteration (registering it if needed).
+  uint32_t Id(Controller& controller);
+  // What a thread blocked on this object waits for, for deadlock reports,
+  // e.g. "held by thread 2 'writer'".
+  virtual std::string DescribeState(const Controller& controller) const;
+  // Forgets scheduling state (owner, waiters) left by an earlier iteration.
+  virtual void ResetState() {}
+
+ private:
+  friend class Controller;
+  const char* kind_;
+  std::string name_;
+  std::source_location created_at_;
+  uint64_t epoch_ = 0;
+  uint32_t id_ = 0;
+};
+
+// One scheduling decision, as kept during exploration (cheaper than the
+// protobuf Decision it becomes in a trace).
+struct DecisionRecord {
+  Decision::Kind kind;
+  uint32_t value;
+  uint32_t options;
+};
+
+// Why a blocked thread resumed.
+enum class WakeReason { kNotified, kTimeout, kSpurious, kAborted };
+
+// The failure of an iteration, as captured when it happened.
+struct IterationOutcome {
+  std::optional<Failure> failure;
+  uint64_t steps = 0;
+  uint64_t schedule_hash = 0;  // over the decisions; equal hashes = same schedule
+};
+
+class Controller {
+ public:
+  struct Settings {
+    uint64_t max_steps = 10000;
+    bool spurious_wakeups = false;
+    size_t stack_size = 256 * 1024;
+  };
+
+  explicit Controller(Settings settings);
+  ~Controller();
+
+  // The controller of the run the caller is in; throws UsageError naming
+  // `api` when there is none.
+  static Controller& Current(const char* api);
+  // The controller of the running iteration, or null.
+  static Controller* CurrentOrNull();
+
+  // Runs one iteration of `body` as thread 0, scheduled by `strategy`. When
+  // `trace` is non-null, every thread, object and event is recorded into it
+  // (the header fields are the caller's). Returns when every thread has
+  // finished or the iteration failed and was torn down.
+  IterationOutcome RunIteration(const std::function<void()>& body, Strategy& strategy,
+                                uint64_t iteration, uint64_t seed, Trace* trace);
+
+  // The decisions of the last iteration.
+  const std::vector<DecisionRecord>& decisions() const { return decisions_; }
+
+  // --- For primitives -------------------------------------------------
+
+  uint32_t current_thread() const { return current_; }
+  uint64_t step() const { return step_; }
+  uint64_t now_ns() const { return now_ns_; }
+  bool recording() const { return trace_ != nullptr; }
+  bool spurious_wakeups() const { return settings_.spurious_wakeups; }
+  // True once the iteration has failed and its threads are being unwound;
+  // primitives then skip misuse checks and never wait.
+  bool aborting() const { return aborting_; }
+  // "thread 2 'writer'" or "thread 0 (main)".
+  std::string ThreadLabel(uint32_t thread) const;
+
+  // The current thread is about to perform `op`: a scheduling decision.
+  void SchedulePoint(PendingOp op, std::source_location location);
+
+  // Blocks the current thread on `object` until woken (Wake*), or, with a
+  // deadline, until the strategy lets the timeout fire; with `spurious`, the
+  // strategy may also wake it spuriously. `retry` is what the thread will do
+  // when it runs again. Reports a deadlock if nothing else can run.
+  // Returns kAborted only while the thread unwinds at the end of a failed
+  // iteration; the primitive must then give up without waiting.
+  WakeReason Block(const ObjectBase& object, const char* op, PendingOp retry,
+                   std::source_location location,
+                   std::optional<uint64_t> deadline_ns = std::nullopt, bool spurious = false);
+  // Blocks until virtual time reaches `deadline_ns` (sleep).
+  void SleepUntil(uint64_t deadline_ns, std::source_location location);
+
+  // Makes every thread blocked on `object` runnable; returns how many.
+  int WakeAll(const ObjectBase& object);
+  // Wakes one thread blocked on `object`, chosen by the strategy; returns its
+  // id or kNoThread when none waits.
+  uint32_t WakeOne(const ObjectBase& object);
+  // Number of threads blocked on `object`.
+  int WaitersOn(const ObjectBase& object) const;
+
+  // A controlled nondeterministic choice in [0, n).
+  uint32_t Choose(uint32_t n);
+
+  // Creates a logical thread running `fn`; it becomes runnable now.
+  uint32_t Spawn(std::function<void()> fn, std::string_view name, bool detached,
+                 std::source_location created_at);
+  // Blocks until `thread` finishes (misuse: joining twice or oneself).
+  void Join(uint32_t thread, std::source_location location);
+  bool Finished(uint32_t thread) const;
+
+  // Fails the iteration with `kind` (the first failure wins) and unwinds the
+  // calling thread, unless it is already unwinding: then it only records.
+  void Fail(Failure::Kind kind, std::string message, std::source_location location);
+  // Records the failure without unwinding (for callers that must not throw).
+  void RecordFailure(Failure::Kind kind, std::string message, const char* file, int line,
+                     const char* function = "");
+
+  // Records an event (only when recording; cheap to call otherwise).
+  void Record(const char* op, uint32_t object, std::source_location location,
+              std::optional<int64_t> value = std::nullopt, std::string_view detail = {},
+              uint32_t woken_thread = kNoThread);
+
+ private:
+  friend class ObjectBase;
+  struct ThreadState;
+  struct StackPool;
+
+  uint32_t Register(ObjectBase& object);
+  // Picks the next thread (after the current one blocked, finished or
+  // reached a point) and switches to it. Returns false when nothing can run.
+  uint32_t PickNext();
+  void SwitchTo(uint32_t thread);
+  void RunLoop();
+  void ThreadMain(uint32_t thread);
+  void FinishThread(uint32_t thread);
+  void CheckNotAborting();
+  void Teardown();
+  void ReportDeadlock();
+  void AppendDecision(Decision::Kind kind, uint32_t value, uint32_t options);
+
+  Settings settings_;
+  Strategy* strategy_ = nullptr;
+  Trace* trace_ = nullptr;
+  std::vector<std::unique_ptr<ThreadState>> threads_;  // reused across iterations
+  uint32_t thread_count_ = 0;                          // threads of this iteration
+  std::vector<uint32_t> enabled_;
+  std::vector<PendingOp> pending_;
+  std::vector<DecisionRecord> decisions_;
+  std::unique_ptr<StackPool> stacks_;
+  boost::context::fiber scheduler_;  // continuation of the scheduler context
+  uint32_t current_ = 0;
+  uint32_t next_ = kNoThread;
+  uint64_t step_ = 0;
+  uint64_t now_ns_ = 0;
+  uint64_t epoch_ = 0;
+  uint32_t object_count_ = 0;
+  uint64_t hash_ = 0;
+  std::source_location last_location_;
+  bool aborting_ = false;
+  std::optional<Failure> failure_;
+};
+
+// Thrown inside a logical thread to unwind it when the iteration ends early.
+struct IterationAborted {};
+
+// Prints why a receive cannot complete during teardown and aborts.
+[[noreturn]] void AbortUnwindingReceive(std::source_location location);
+
+}  // namespace lockstep::internal
+
+#endif  // LOCKSTEP_INTERNAL_CONTROLLER_H_
