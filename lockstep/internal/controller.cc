@@ -167,6 +167,12 @@ IterationOutcome Controller::RunIteration(const std::function<void()>& body, Str
   RunLoop();
   Teardown();
   strategy.EndIteration(step_);
+  if (!failure_) {
+    // Replay: the body finished before using every recorded decision.
+    if (std::string divergence = strategy.Divergence(); !divergence.empty()) {
+      RecordFailure(Failure::NONDETERMINISM, std::move(divergence), "", 0);
+    }
+  }
 
   IterationOutcome outcome;
   outcome.failure = std::move(failure_);
