@@ -144,7 +144,7 @@ RunResult Runner::Run(const std::function<void()>& body, const Options& options)
     schedules.insert(outcome.schedule_hash);
     if (outcome.failure) {
       result.trace = RecordFailingIteration(body, controller,
-                                            TraceHeader(options, i, seed, (*strategy)->Config()),
+                                            TraceHeader(options, i, seed, outcome.strategy_config),
                                             *outcome.failure);
       break;
     }

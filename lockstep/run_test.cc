@@ -105,6 +105,7 @@ TEST(RunTest, TraceDescribesTheFailingIteration) {
   EXPECT_EQ(trace.runner(), RUNNER_CONTROLLED);
   EXPECT_EQ(trace.strategy().name(), "pct");
   EXPECT_EQ(trace.strategy().pct_depth(), 3u);
+  EXPECT_GE(trace.strategy().pct_step_estimate(), 1u);
   EXPECT_EQ(trace.iteration() + 1, result.iterations);
   ASSERT_EQ(trace.threads_size(), 3);
   EXPECT_EQ(trace.threads(1).name(), "a");

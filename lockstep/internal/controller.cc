@@ -166,6 +166,8 @@ IterationOutcome Controller::RunIteration(const std::function<void()>& body, Str
   next_ = 0;
   RunLoop();
   Teardown();
+  IterationOutcome outcome;
+  if (failure_) outcome.strategy_config = strategy.Config();
   strategy.EndIteration(step_);
   if (!failure_) {
     // Replay: the body finished before using every recorded decision.
@@ -174,7 +176,6 @@ IterationOutcome Controller::RunIteration(const std::function<void()>& body, Str
     }
   }
 
-  IterationOutcome outcome;
   outcome.failure = std::move(failure_);
   outcome.steps = step_;
   outcome.schedule_hash = hash_;

@@ -83,6 +83,8 @@ struct IterationOutcome {
   std::optional<Failure> failure;
   uint64_t steps = 0;
   uint64_t schedule_hash = 0;  // over the decisions; equal hashes = same schedule
+  // For a failed iteration: the strategy's configuration while it ran.
+  StrategyConfig strategy_config;
 };
 
 class Controller {

@@ -1,3 +1,5 @@
+// MakeStrategy: Options -> Strategy; see factory.h.
+
 #include "lockstep/strategy/factory.h"
 
 #include <memory>

@@ -1,3 +1,6 @@
+// The FairPctStrategy; what it does, its parameters, source paper and
+// guarantee are documented at the top of fair_pct.h.
+
 #include "lockstep/strategy/fair_pct.h"
 
 #include <algorithm>

@@ -1,3 +1,6 @@
+// The IdPctStrategy; what it does, its parameters, source paper and
+// guarantee are documented at the top of idpct.h.
+
 #include "lockstep/strategy/idpct.h"
 
 #include <algorithm>

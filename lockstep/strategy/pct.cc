@@ -1,3 +1,6 @@
+// The PctStrategy; what it does, its parameters, source paper and
+// guarantee are documented at the top of pct.h.
+
 #include "lockstep/strategy/pct.h"
 
 #include <algorithm>
@@ -97,6 +100,7 @@ StrategyConfig PctStrategy::Config() const {
   StrategyConfig config;
   config.set_name("pct");
   config.set_pct_depth(depth_);
+  config.set_pct_step_estimate(step_estimate());
   return config;
 }
 

@@ -1,3 +1,6 @@
+// The PosStrategy; what it does, its parameters, source paper and
+// guarantee are documented at the top of pos.h.
+
 #include "lockstep/strategy/pos.h"
 
 #include <cstdint>

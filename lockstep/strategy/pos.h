@@ -26,10 +26,11 @@
 // pending when picked stands in for the executed one.
 //
 // Parameters: none (only the per-iteration seed).
-// Guarantee (the paper's theorem): POS samples every partial order of the
-// test's operations with a probability bounded below independently of how
-// many interleavings belong to it; for programs with independent operations
-// this is exponentially better than a random walk. choose(n) is uniform.
+// Guarantee: the paper proves a lower bound on the probability that POS
+// samples any given partial order of the test's operations, and shows that
+// for programs with many independent operations it is exponentially larger
+// than a random walk's (which favours partial orders with many equivalent
+// interleavings). choose(n) is uniform.
 #ifndef LOCKSTEP_STRATEGY_POS_H_
 #define LOCKSTEP_STRATEGY_POS_H_
 

@@ -1,3 +1,6 @@
+// The RandomStrategy; what it does, its parameters, source paper and
+// guarantee are documented at the top of random.h.
+
 #include "lockstep/strategy/random.h"
 
 #include <cstdint>

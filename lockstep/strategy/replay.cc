@@ -1,3 +1,6 @@
+// The ReplayStrategy; what it does, its parameters, source paper and
+// guarantee are documented at the top of replay.h.
+
 #include "lockstep/strategy/replay.h"
 
 #include <algorithm>
