@@ -2,13 +2,23 @@
 #ifndef GTEST_EXT_INIT_H_
 #define GTEST_EXT_INIT_H_
 
+#include <string_view>
+
 namespace lockstep {
 
 // Initializes GoogleTest (consuming --gtest_* flags), then parses the
-// remaining command line as Abseil flags (--lockstep_* and the program's own).
-// An unknown or malformed flag prints a message naming it and exits with
-// status 1 before any test runs. Call it instead of testing::InitGoogleTest.
+// remaining command line as Abseil flags (--lockstep_* and the program's
+// own), applies LOCKSTEP_* environment variables for flags not given, and
+// validates them. With --lockstep_replay, selects the test the trace names.
+// Any bad flag, variable or trace file prints a message naming it and exits
+// with status 1 before a test runs. Call it instead of
+// testing::InitGoogleTest; lockstep_main does.
 void InitGoogleTest(int* argc, char** argv);
+
+namespace gtest_internal {
+// Whether `test` ("Suite.Name") is selected by a --gtest_filter value.
+bool FilterSelects(std::string_view filter, std::string_view test);
+}  // namespace gtest_internal
 
 }  // namespace lockstep
 

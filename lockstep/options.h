@@ -46,8 +46,8 @@ struct Options {
   // When set, CondVar waits may wake spuriously, as a strategy decision.
   bool spurious_wakeups = false;
   // Test identity, copied into traces.
-  std::string test_suite;
-  std::string test_name;
+  std::string test_suite{};
+  std::string test_name{};
   // Replay: when non-null, run one iteration following this trace's
   // decisions (its seed, iteration and strategy config are taken from it).
   // Must outlive the run.

@@ -10,6 +10,7 @@ _LIBS = {
     "absl": [
         "absl_flags",
         "absl_flags_parse",
+        "absl_flags_reflection",
         "absl_flags_usage",
         "absl_status",
         "absl_statusor",

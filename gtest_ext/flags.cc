@@ -1,0 +1,158 @@
+#include "gtest_ext/flags.h"
+
+#include <cstdlib>
+#include <mutex>
+#include <string_view>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/reflection.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "lockstep/trace_io.h"
+
+ABSL_FLAG(std::optional<uint64_t>, lockstep_seed, std::nullopt,
+          "Base seed of every TEST_LOCKSTEP (default: the test's own, else 1). "
+          "Env: LOCKSTEP_SEED.");
+ABSL_FLAG(std::optional<uint64_t>, lockstep_iterations, std::nullopt,
+          "Schedules to explore per TEST_LOCKSTEP (>= 1; default: the test's own, else 100). "
+          "Env: LOCKSTEP_ITERATIONS.");
+ABSL_FLAG(std::optional<std::string>, lockstep_strategy, std::nullopt,
+          "Exploration strategy: random, pct, fair_pct, pos or idpct (default: the test's "
+          "own, else pct). Env: LOCKSTEP_STRATEGY.");
+ABSL_FLAG(std::optional<uint32_t>, lockstep_pct_depth, std::nullopt,
+          "PCT bug depth d >= 1: d-1 priority change points per schedule (default 3). "
+          "Env: LOCKSTEP_PCT_DEPTH.");
+ABSL_FLAG(std::optional<uint64_t>, lockstep_max_steps, std::nullopt,
+          "Scheduling steps after which a schedule fails as a livelock (>= 1; default "
+          "10000). Env: LOCKSTEP_MAX_STEPS.");
+ABSL_FLAG(std::optional<absl::Duration>, lockstep_time_budget, std::nullopt,
+          "Explore each TEST_LOCKSTEP until this much time is spent, e.g. 30s or 5m; "
+          "without --lockstep_iterations the iteration count is then unlimited. "
+          "Env: LOCKSTEP_TIME_BUDGET.");
+ABSL_FLAG(std::string, lockstep_replay, "",
+          "Replay the schedule in this .lockstep trace file: runs only the test it names, "
+          "once, and says whether the failure reproduced. Env: LOCKSTEP_REPLAY.");
+ABSL_FLAG(std::string, lockstep_trace_dir, "lockstep-traces",
+          "Directory for the traces of failing tests when not under `bazel test` (which "
+          "collects them from $TEST_UNDECLARED_OUTPUTS_DIR). Env: LOCKSTEP_TRACE_DIR.");
+
+namespace lockstep::gtest_internal {
+namespace {
+
+constexpr const char* kFlagNames[] = {
+    "lockstep_seed",      "lockstep_iterations",  "lockstep_strategy", "lockstep_pct_depth",
+    "lockstep_max_steps", "lockstep_time_budget", "lockstep_replay",   "lockstep_trace_dir",
+};
+
+struct ReplayState {
+  std::once_flag once;
+  absl::Status status;
+  std::optional<Trace> trace;
+};
+
+ReplayState& Replay() {
+  static ReplayState* state = new ReplayState();
+  return *state;
+}
+
+}  // namespace
+
+absl::Status ApplyEnvironment() {
+  static std::once_flag once;
+  static absl::Status* result = new absl::Status();
+  std::call_once(once, [] {
+    for (const char* name : kFlagNames) {
+      absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+      // A flag still at its default was not given on the command line (this
+      // Abseil cannot tell us directly).
+      if (flag == nullptr || flag->CurrentValue() != flag->DefaultValue()) continue;
+      const std::string variable = absl::AsciiStrToUpper(name);
+      const char* value = std::getenv(variable.c_str());
+      if (value == nullptr) continue;
+      std::string error;
+      if (!flag->ParseFrom(value, &error)) {
+        *result = absl::InvalidArgumentError(
+            absl::StrCat("environment variable ", variable, "='", value, "': ", error));
+        return;
+      }
+    }
+  });
+  return *result;
+}
+
+absl::Status ValidateFlags() {
+  if (auto strategy = absl::GetFlag(FLAGS_lockstep_strategy)) {
+    if (absl::StatusOr<StrategyKind> kind = ParseStrategyKind(*strategy); !kind.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--lockstep_strategy: ", kind.status().message()));
+    }
+  }
+  auto positive = [](const char* flag, std::optional<uint64_t> value) {
+    if (value && *value == 0) {
+      return absl::InvalidArgumentError(absl::StrCat("--", flag, "=0: must be at least 1"));
+    }
+    return absl::OkStatus();
+  };
+  if (absl::Status s = positive("lockstep_iterations", absl::GetFlag(FLAGS_lockstep_iterations));
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = positive("lockstep_max_steps", absl::GetFlag(FLAGS_lockstep_max_steps));
+      !s.ok()) {
+    return s;
+  }
+  if (auto depth = absl::GetFlag(FLAGS_lockstep_pct_depth)) {
+    if (absl::Status s = positive("lockstep_pct_depth", *depth); !s.ok()) return s;
+  }
+  if (auto budget = absl::GetFlag(FLAGS_lockstep_time_budget)) {
+    if (*budget <= absl::ZeroDuration() || *budget == absl::InfiniteDuration()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--lockstep_time_budget=", absl::FormatDuration(*budget),
+                       ": must be a positive, finite duration such as 30s or 5m"));
+    }
+  }
+  if (absl::GetFlag(FLAGS_lockstep_trace_dir).empty()) {
+    return absl::InvalidArgumentError("--lockstep_trace_dir: must not be empty");
+  }
+  return ReplayTraceStatus();
+}
+
+Options EffectiveOptions(const Options& per_test) {
+  Options options = per_test;
+  if (auto v = absl::GetFlag(FLAGS_lockstep_seed)) options.seed = *v;
+  if (auto v = absl::GetFlag(FLAGS_lockstep_iterations)) options.iterations = *v;
+  if (auto v = absl::GetFlag(FLAGS_lockstep_strategy)) {
+    options.strategy = *ParseStrategyKind(*v);  // validated by ValidateFlags
+  }
+  if (auto v = absl::GetFlag(FLAGS_lockstep_pct_depth)) options.pct_depth = *v;
+  if (auto v = absl::GetFlag(FLAGS_lockstep_max_steps)) options.max_steps = *v;
+  if (auto v = absl::GetFlag(FLAGS_lockstep_time_budget)) {
+    options.time_budget = absl::ToChronoNanoseconds(*v);
+    if (!absl::GetFlag(FLAGS_lockstep_iterations)) options.iterations = UINT64_MAX;
+  }
+  return options;
+}
+
+absl::Status ReplayTraceStatus() {
+  ReplayState& state = Replay();
+  std::call_once(state.once, [&state] {
+    const std::string path = absl::GetFlag(FLAGS_lockstep_replay);
+    if (path.empty()) return;
+    absl::StatusOr<Trace> trace = ReadTraceFile(path);
+    if (!trace.ok()) {
+      state.status = absl::Status(trace.status().code(),
+                                  absl::StrCat("--lockstep_replay: ", trace.status().message()));
+      return;
+    }
+    state.trace = std::move(*trace);
+  });
+  return state.status;
+}
+
+const Trace* ReplayTrace() {
+  if (!ReplayTraceStatus().ok()) return nullptr;
+  const ReplayState& state = Replay();
+  return state.trace ? &*state.trace : nullptr;
+}
+
+}  // namespace lockstep::gtest_internal

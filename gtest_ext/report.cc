@@ -1,0 +1,200 @@
+#include "gtest_ext/report.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
+#include "lockstep/trace_io.h"
+
+namespace lockstep::gtest_internal {
+namespace {
+
+std::string ThreadLabel(const Trace& trace, uint32_t thread) {
+  for (const ThreadInfo& info : trace.threads()) {
+    if (info.id() == thread && !info.name().empty()) {
+      return absl::StrCat("thread ", thread, " '", info.name(), "'");
+    }
+  }
+  return absl::StrCat("thread ", thread);
+}
+
+std::string Where(const SourceLocation& location) {
+  if (location.file().empty()) return "an unknown location";
+  return absl::StrCat(location.file(), ":", location.line());
+}
+
+// "deadlock at step 23 in thread 0 'main', at file.cc:41"
+std::string FailureHeadline(const Trace& trace) {
+  const Failure& failure = trace.failure();
+  return absl::StrCat(std::string(FailureKindName(failure.kind())), " at step ", failure.step(),
+                      " in ", ThreadLabel(trace, failure.thread()), ", at ",
+                      Where(failure.location()));
+}
+
+std::string Indent(const std::string& text, const std::string& prefix) {
+  return absl::StrReplaceAll(text, {{"\n", "\n" + prefix}});
+}
+
+std::string ShellQuote(const std::string& s) {
+  if (s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                          "_-+=./:,@%") == std::string::npos) {
+    return s;
+  }
+  return absl::StrCat("'", absl::StrReplaceAll(s, {{"'", "'\\''"}}), "'");
+}
+
+// bazel-testlogs/<package>/<name>/test.outputs/outputs.zip for //package:name.
+std::string OutputsZip(const std::string& target) {
+  std::string label = target;
+  if (label.rfind("//", 0) == 0) label = label.substr(2);
+  std::vector<std::string> parts = absl::StrSplit(label, ':');
+  const std::string path = parts.size() == 2 ? absl::StrCat(parts[0], "/", parts[1]) : label;
+  return absl::StrCat("bazel-testlogs/", path, "/test.outputs/outputs.zip");
+}
+
+bool SameFailure(const Failure& a, const Failure& b) {
+  return a.kind() == b.kind() && a.location().file() == b.location().file() &&
+         a.location().line() == b.location().line();
+}
+
+}  // namespace
+
+CommandContext CommandContext::FromEnvironment() {
+  CommandContext context;
+  const char* target = std::getenv("TEST_TARGET");
+  context.bazel_target = target != nullptr ? target : "";
+  const char* outputs = std::getenv("TEST_UNDECLARED_OUTPUTS_DIR");
+  context.under_bazel_test = outputs != nullptr && *outputs != '\0';
+  if (context.under_bazel_test && !context.bazel_target.empty()) {
+    // bazel-bin/<package>/<name>, runnable from the workspace root.
+    std::string label = context.bazel_target.substr(context.bazel_target.rfind("//", 0) == 0);
+    if (label.rfind("/", 0) == 0) label = label.substr(1);
+    context.binary = absl::StrCat("bazel-bin/", absl::StrReplaceAll(label, {{":", "/"}}));
+  } else {
+    const std::vector<std::string> argv = testing::internal::GetArgvs();
+    context.binary = argv.empty() ? "<test binary>" : argv[0];
+  }
+  return context;
+}
+
+std::string StrategyLabel(const StrategyConfig& s) {
+  if (s.name() == "pct") return absl::StrCat("pct d=", s.pct_depth());
+  if (s.name() == "fair_pct") {
+    return absl::StrCat("fair_pct d=", s.pct_depth(), " prefix=", s.fair_prefix());
+  }
+  if (s.name() == "idpct") {
+    return absl::StrCat("idpct d=", s.pct_depth(), " of 1..", s.max_pct_depth());
+  }
+  return s.name();
+}
+
+std::string SummaryLine(const Options& options, const RunResult& result) {
+  StrategyConfig config;
+  config.set_name(std::string(StrategyKindName(options.strategy)));
+  config.set_pct_depth(options.pct_depth);
+  config.set_fair_prefix(options.fair_prefix);
+  config.set_max_pct_depth(options.pct_depth);
+  std::string label = StrategyLabel(config);
+  if (options.strategy == StrategyKind::kIdPct) label = absl::StrCat("idpct d<=", options.pct_depth);
+  return absl::StrFormat("lockstep: %d schedules (%s, seed %d), %d distinct, 0 failures, %.2f s",
+                         result.iterations, label, options.seed, result.distinct_schedules,
+                         std::chrono::duration<double>(result.elapsed).count());
+}
+
+std::string FailureReport(const Options& options, const RunResult& result,
+                          const std::string& trace_path, const absl::Status& written,
+                          const CommandContext& context) {
+  const Trace& trace = *result.trace;
+  const std::string test = absl::StrCat(options.test_suite, ".", options.test_name);
+  std::string report = absl::StrCat(
+      "lockstep found a failing schedule\n",
+      "  failure:   ", FailureHeadline(trace), "\n",
+      "             ", Indent(trace.failure().message(), "             "), "\n",
+      "  strategy:  ", StrategyLabel(trace.strategy()),
+      trace.strategy().spurious_wakeups() ? ", spurious wake-ups on" : "", "\n",
+      "  seed:      base seed ", options.seed, ", iteration ", trace.iteration(),
+      " (iteration seed ", absl::StrFormat("0x%016x", trace.iteration_seed()), ")\n",
+      "  explored:  ", result.iterations, " schedules (", result.distinct_schedules,
+      " distinct) in ",
+      absl::StrFormat("%.2f s", std::chrono::duration<double>(result.elapsed).count()), "\n");
+  const std::string target = context.bazel_target.empty() ? "//<package>:<test target>"
+                                                          : context.bazel_target;
+  const std::string file = trace_path.substr(trace_path.find_last_of('/') + 1);
+  if (written.ok() && context.under_bazel_test) {
+    // The sandbox path is gone when the test ends; bazel zips the outputs.
+    absl::StrAppend(&report, "  trace:     ", file, " in ", OutputsZip(target), "\n");
+  } else if (written.ok()) {
+    absl::StrAppend(&report, "  trace:     ", trace_path, "\n");
+  } else {
+    absl::StrAppend(&report, "  trace:     NOT WRITTEN: ", written.message(), "\n");
+  }
+
+  // Exploration is deterministic from iteration 0, so running one more
+  // iteration than the failing one's index reaches the same schedule.
+  std::vector<std::string> flags = {
+      absl::StrCat("--lockstep_seed=", options.seed),
+      absl::StrCat("--lockstep_iterations=", trace.iteration() + 1),
+      absl::StrCat("--lockstep_strategy=", std::string(StrategyKindName(options.strategy))),
+      absl::StrCat("--lockstep_pct_depth=", options.pct_depth),
+  };
+  if (options.max_steps != Options().max_steps) {
+    flags.push_back(absl::StrCat("--lockstep_max_steps=", options.max_steps));
+  }
+  std::vector<std::string> test_args;
+  for (const std::string& flag : flags) test_args.push_back("--test_arg=" + flag);
+  absl::StrAppend(&report, "  run this schedule again (flags only):\n",
+                  "    ", ShellQuote(context.binary), " --gtest_filter=", ShellQuote(test), " ",
+                  absl::StrJoin(flags, " "), "\n",
+                  "    bazel test ", target, " --test_filter=", ShellQuote(test), " ",
+                  absl::StrJoin(test_args, " "), "\n");
+  if (written.ok()) {
+    std::string replay_path = trace_path;
+    std::string unzip;
+    if (context.under_bazel_test) {
+      replay_path = "/tmp/lockstep-traces/" + file;
+      unzip = absl::StrCat("    unzip -o ", OutputsZip(target), " ", ShellQuote(file),
+                           " -d /tmp/lockstep-traces   # first, then:\n");
+    }
+    absl::StrAppend(&report, "  replay the trace file:\n", unzip,
+                    "    ", ShellQuote(context.binary), " --lockstep_replay=",
+                    ShellQuote(replay_path), "\n",
+                    "    bazel test ", target, " --test_arg=--lockstep_replay=",
+                    ShellQuote(replay_path), "\n");
+  }
+  return report;
+}
+
+void ReportReplay(const std::string& path, const Trace& recorded, const Trace& replayed) {
+  const std::string prefix = absl::StrCat("lockstep replay of ", path, ": ");
+  const Failure& was = recorded.failure();
+  if (!replayed.has_failure()) {
+    std::printf("%sdid not reproduce: the recorded %s at %s did not happen; the schedule ran "
+                "to completion (%d decisions)\n",
+                prefix.c_str(), std::string(FailureKindName(was.kind())).c_str(),
+                Where(was.location()).c_str(), replayed.decisions_size());
+    return;
+  }
+  const Failure& now = replayed.failure();
+  if (now.kind() == Failure::NONDETERMINISM && was.kind() != Failure::NONDETERMINISM) {
+    ADD_FAILURE() << prefix << "diverged: " << now.message();
+    return;
+  }
+  const std::string headline = FailureHeadline(replayed);
+  const std::string message = Indent(now.message(), "  ");
+  if (SameFailure(was, now)) {
+    ADD_FAILURE_AT(now.location().file().c_str(), static_cast<int>(now.location().line()))
+        << prefix << "reproduced: " << headline << "\n  " << message;
+    return;
+  }
+  ADD_FAILURE() << prefix << "did not reproduce the recorded " << FailureKindName(was.kind())
+                << " at " << Where(was.location()) << "; instead: " << headline << "\n  "
+                << message;
+}
+
+}  // namespace lockstep::gtest_internal

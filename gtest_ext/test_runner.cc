@@ -1,0 +1,141 @@
+// The logic behind TEST_LOCKSTEP: run, route GoogleTest assertions into the
+// runner, save the failing trace, and report in GoogleTest's terms.
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <system_error>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "gtest/gtest-spi.h"
+#include "gtest/gtest.h"
+#include "gtest_ext/flags.h"
+#include "gtest_ext/lockstep_test.h"
+#include "gtest_ext/report.h"
+#include "lockstep/run.h"
+#include "lockstep/trace_io.h"
+
+namespace lockstep::gtest_internal {
+namespace {
+
+// Holds results reported outside any logical thread during a run; a base
+// class so it is constructed before the reporter that points at it.
+struct OutsideResults {
+  testing::TestPartResultArray results;
+};
+
+// While alive, GoogleTest assertion results of this OS thread come here. A
+// failure inside a logical thread becomes the iteration's failure (and
+// unwinds that thread); anything else is kept and re-reported afterwards.
+// Without this, every explored failing iteration would fail the test again.
+class FailureForwarder : private OutsideResults, public testing::ScopedFakeTestPartResultReporter {
+ public:
+  FailureForwarder()
+      : ScopedFakeTestPartResultReporter(INTERCEPT_ONLY_CURRENT_THREAD, &results) {}
+
+  void ReportTestPartResult(const testing::TestPartResult& result) override {
+    if (result.failed() && InRun()) {
+      ReportFailure(Failure::ASSERTION, result.message(), result.file_name(),
+                    result.line_number());
+      return;  // only when already unwinding
+    }
+    ScopedFakeTestPartResultReporter::ReportTestPartResult(result);
+  }
+
+  // Reports what happened outside logical threads to the real reporter.
+  void ReportOutside() const {
+    for (int i = 0; i < results.size(); ++i) {
+      const testing::TestPartResult& r = results.GetTestPartResult(i);
+      if (!r.failed()) continue;
+      ADD_FAILURE_AT(r.file_name() == nullptr ? "unknown" : r.file_name(), r.line_number())
+          << r.message();
+    }
+  }
+};
+
+std::string SafeFileName(std::string name) {
+  return absl::StrReplaceAll(name, {{"/", "_"}, {" ", "_"}});
+}
+
+// Where traces go: $TEST_UNDECLARED_OUTPUTS_DIR under `bazel test`, else
+// --lockstep_trace_dir (relative to where `bazel run` was invoked, if so).
+std::filesystem::path TraceDirectory() {
+  if (const char* outputs = std::getenv("TEST_UNDECLARED_OUTPUTS_DIR"); outputs && *outputs) {
+    return outputs;
+  }
+  std::filesystem::path dir = absl::GetFlag(FLAGS_lockstep_trace_dir);
+  if (dir.is_relative()) {
+    if (const char* cwd = std::getenv("BUILD_WORKING_DIRECTORY"); cwd && *cwd) dir = cwd / dir;
+  }
+  return dir;
+}
+
+}  // namespace
+
+void RunLockstepTest(const Options& per_test, const std::function<void()>& iteration) {
+  const testing::TestInfo* info = testing::UnitTest::GetInstance()->current_test_info();
+  for (absl::Status status : {ApplyEnvironment(), ValidateFlags()}) {
+    if (!status.ok()) {
+      ADD_FAILURE() << "lockstep: " << status.message();
+      return;
+    }
+  }
+  Options options = EffectiveOptions(per_test);
+  options.test_suite = info->test_suite_name();
+  options.test_name = info->name();
+  const Trace* replay = ReplayTrace();
+  if (replay != nullptr) {
+    if (!CheckTraceIsFor(*replay, options.test_suite, options.test_name).ok()) {
+      GTEST_SKIP() << "lockstep: --lockstep_replay names " << replay->test_suite() << "."
+                   << replay->test_name();
+    }
+    options.replay = replay;
+  }
+
+  RunResult result;
+  {
+    FailureForwarder forwarder;
+    result = Runner::Run(iteration, options);
+    forwarder.ReportOutside();
+  }
+  if (!result.status.ok()) {
+    ADD_FAILURE() << "lockstep: cannot run: " << result.status.message();
+    return;
+  }
+  if (replay != nullptr) {
+    ReportReplay(absl::GetFlag(FLAGS_lockstep_replay), *replay, *result.trace);
+    return;
+  }
+  if (!result.failed()) {
+    std::printf("%s\n", SummaryLine(options, result).c_str());
+    return;
+  }
+
+  const Trace& trace = *result.trace;
+  const std::filesystem::path path =
+      TraceDirectory() / absl::StrCat(SafeFileName(absl::StrCat(options.test_suite, ".",
+                                                                 options.test_name)),
+                                      ".seed-", options.seed, ".iter-", trace.iteration(),
+                                      ".lockstep");
+  std::error_code error;
+  std::filesystem::path absolute = std::filesystem::absolute(path, error);
+  if (error) absolute = path;
+  const absl::Status written = WriteTraceFile(trace, absolute.string());
+  if (written.ok()) testing::Test::RecordProperty("lockstep_trace", absolute.string());
+  testing::Test::RecordProperty("lockstep_seed", std::to_string(options.seed));
+  testing::Test::RecordProperty("lockstep_iteration", std::to_string(trace.iteration()));
+  testing::Test::RecordProperty("lockstep_strategy", StrategyLabel(trace.strategy()));
+
+  const SourceLocation& where = trace.failure().location();
+  const std::string report =
+      FailureReport(options, result, absolute.string(), written, CommandContext::FromEnvironment());
+  if (!where.file().empty()) {
+    ADD_FAILURE_AT(where.file().c_str(), static_cast<int>(where.line())) << report;
+  } else {
+    ADD_FAILURE() << report;
+  }
+}
+
+}  // namespace lockstep::gtest_internal
