@@ -1,6 +1,7 @@
 #include "gtest_ext/flags.h"
 
 #include <cstdlib>
+#include <map>
 #include <mutex>
 #include <string_view>
 
@@ -50,6 +51,19 @@ struct ReplayState {
   std::optional<Trace> trace;
 };
 
+// Flags set from the environment: flag name -> "VARIABLE='value'".
+std::map<std::string, std::string>& FromEnvironment() {
+  static auto* sources = new std::map<std::string, std::string>();
+  return *sources;
+}
+
+// How to name a flag in an error: the flag, and the variable that set it.
+std::string FlagSource(const std::string& flag) {
+  auto it = FromEnvironment().find(flag);
+  if (it == FromEnvironment().end()) return "--" + flag;
+  return absl::StrCat(it->second, " (--", flag, ")");
+}
+
 ReplayState& Replay() {
   static ReplayState* state = new ReplayState();
   return *state;
@@ -75,6 +89,7 @@ absl::Status ApplyEnvironment() {
             absl::StrCat("environment variable ", variable, "='", value, "': ", error));
         return;
       }
+      FromEnvironment()[name] = absl::StrCat(variable, "='", value, "'");
     }
   });
   return *result;
@@ -84,12 +99,13 @@ absl::Status ValidateFlags() {
   if (auto strategy = absl::GetFlag(FLAGS_lockstep_strategy)) {
     if (absl::StatusOr<StrategyKind> kind = ParseStrategyKind(*strategy); !kind.ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("--lockstep_strategy: ", kind.status().message()));
+          absl::StrCat(FlagSource("lockstep_strategy"), ": ", kind.status().message()));
     }
   }
   auto positive = [](const char* flag, std::optional<uint64_t> value) {
     if (value && *value == 0) {
-      return absl::InvalidArgumentError(absl::StrCat("--", flag, "=0: must be at least 1"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(FlagSource(flag), ": must be at least 1, got 0"));
     }
     return absl::OkStatus();
   };
@@ -107,12 +123,14 @@ absl::Status ValidateFlags() {
   if (auto budget = absl::GetFlag(FLAGS_lockstep_time_budget)) {
     if (*budget <= absl::ZeroDuration() || *budget == absl::InfiniteDuration()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("--lockstep_time_budget=", absl::FormatDuration(*budget),
-                       ": must be a positive, finite duration such as 30s or 5m"));
+          absl::StrCat(FlagSource("lockstep_time_budget"),
+                       ": must be a positive, finite duration such as 30s or 5m, got ",
+                       absl::FormatDuration(*budget)));
     }
   }
   if (absl::GetFlag(FLAGS_lockstep_trace_dir).empty()) {
-    return absl::InvalidArgumentError("--lockstep_trace_dir: must not be empty");
+    return absl::InvalidArgumentError(
+        absl::StrCat(FlagSource("lockstep_trace_dir"), ": must not be empty"));
   }
   return ReplayTraceStatus();
 }
@@ -140,8 +158,9 @@ absl::Status ReplayTraceStatus() {
     if (path.empty()) return;
     absl::StatusOr<Trace> trace = ReadTraceFile(path);
     if (!trace.ok()) {
-      state.status = absl::Status(trace.status().code(),
-                                  absl::StrCat("--lockstep_replay: ", trace.status().message()));
+      state.status = absl::Status(
+          trace.status().code(),
+          absl::StrCat(FlagSource("lockstep_replay"), ": ", trace.status().message()));
       return;
     }
     state.trace = std::move(*trace);

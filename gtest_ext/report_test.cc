@@ -1,0 +1,124 @@
+#include "gtest_ext/report.h"
+
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "gtest_ext/init.h"
+
+namespace lockstep::gtest_internal {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+TEST(FilterSelectsTest, FollowsGoogleTestFilterSyntax) {
+  EXPECT_TRUE(FilterSelects("*", "A.B"));
+  EXPECT_TRUE(FilterSelects("A.*", "A.B"));
+  EXPECT_FALSE(FilterSelects("B.*", "A.B"));
+  EXPECT_TRUE(FilterSelects("X.Y:A.?", "A.B"));
+  EXPECT_FALSE(FilterSelects("*-A.B", "A.B"));
+  EXPECT_TRUE(FilterSelects("*-A.C", "A.B"));
+  EXPECT_TRUE(FilterSelects("-A.C", "A.B"));
+  EXPECT_FALSE(FilterSelects("A.*-*.B:X.Y", "A.B"));
+}
+
+TEST(StrategyLabelTest, NamesParameters) {
+  StrategyConfig config;
+  config.set_name("pct");
+  config.set_pct_depth(3);
+  EXPECT_EQ(StrategyLabel(config), "pct d=3");
+  config.set_name("fair_pct");
+  config.set_fair_prefix(50);
+  EXPECT_EQ(StrategyLabel(config), "fair_pct d=3 prefix=50");
+  config.set_name("idpct");
+  config.set_pct_depth(2);
+  config.set_max_pct_depth(4);
+  EXPECT_EQ(StrategyLabel(config), "idpct d=2 of 1..4");
+  config.set_name("pos");
+  EXPECT_EQ(StrategyLabel(config), "pos");
+}
+
+RunResult FailedResult() {
+  RunResult result;
+  result.iterations = 18;
+  result.distinct_schedules = 12;
+  Trace& trace = result.trace.emplace();
+  trace.mutable_strategy()->set_name("pct");
+  trace.mutable_strategy()->set_pct_depth(3);
+  trace.set_iteration(17);
+  trace.set_iteration_seed(0xabc);
+  ThreadInfo* thread = trace.add_threads();
+  thread->set_id(0);
+  thread->set_name("main");
+  Failure* failure = trace.mutable_failure();
+  failure->set_kind(Failure::DEADLOCK);
+  failure->set_message("deadlock: no thread can run; blocked:\n  thread 0 'main': join");
+  failure->set_step(23);
+  failure->mutable_location()->set_file("bank.cc");
+  failure->mutable_location()->set_line(41);
+  return result;
+}
+
+Options TestOptions() {
+  Options options;
+  options.seed = 5;
+  options.test_suite = "Bank";
+  options.test_name = "Transfer";
+  return options;
+}
+
+TEST(FailureReportTest, NamesEverythingAndPrintsBothCommandForms) {
+  CommandContext context{.binary = "/path/to/bank test", .bazel_target = "//bank:test"};
+  const std::string report = FailureReport(TestOptions(), FailedResult(), "/traces/t.lockstep",
+                                           absl::OkStatus(), context);
+  EXPECT_THAT(report, HasSubstr("failure:   deadlock at step 23 in thread 0 'main', at bank.cc:41"));
+  EXPECT_THAT(report, HasSubstr("\n               thread 0 'main': join"));
+  EXPECT_THAT(report, HasSubstr("strategy:  pct d=3"));
+  EXPECT_THAT(report, HasSubstr("base seed 5, iteration 17 (iteration seed 0x0000000000000abc)"));
+  EXPECT_THAT(report, HasSubstr("18 schedules (12 distinct)"));
+  EXPECT_THAT(report, HasSubstr("trace:     /traces/t.lockstep"));
+  EXPECT_THAT(report, HasSubstr("'/path/to/bank test' --gtest_filter=Bank.Transfer "
+                                "--lockstep_seed=5 --lockstep_iterations=18 "
+                                "--lockstep_strategy=pct --lockstep_pct_depth=3"));
+  EXPECT_THAT(report, HasSubstr("bazel test //bank:test --test_filter=Bank.Transfer "
+                                "--test_arg=--lockstep_seed=5 --test_arg=--lockstep_iterations=18"));
+  EXPECT_THAT(report, HasSubstr("'/path/to/bank test' --lockstep_replay=/traces/t.lockstep"));
+  EXPECT_THAT(report, HasSubstr("bazel test //bank:test --test_arg=--lockstep_replay=/traces/t.lockstep"));
+  EXPECT_THAT(report, Not(HasSubstr("unzip")));
+}
+
+TEST(FailureReportTest, UnderBazelTestPointsIntoOutputsZip) {
+  CommandContext context{.binary = "bazel-bin/bank/test", .bazel_target = "//bank:test",
+                         .under_bazel_test = true};
+  const std::string report = FailureReport(TestOptions(), FailedResult(), "/sandbox/x/t.lockstep",
+                                           absl::OkStatus(), context);
+  EXPECT_THAT(report, HasSubstr("trace:     t.lockstep in bazel-testlogs/bank/test/test.outputs/outputs.zip"));
+  EXPECT_THAT(report, HasSubstr("unzip -o bazel-testlogs/bank/test/test.outputs/outputs.zip t.lockstep -d /tmp/lockstep-traces"));
+  EXPECT_THAT(report, HasSubstr("--lockstep_replay=/tmp/lockstep-traces/t.lockstep"));
+  EXPECT_THAT(report, Not(HasSubstr("/sandbox/")));
+}
+
+TEST(FailureReportTest, UnwrittenTraceIsSaidAndNoReplayCommandOffered) {
+  CommandContext context{.binary = "t"};
+  const std::string report =
+      FailureReport(TestOptions(), FailedResult(), "/ro/t.lockstep",
+                    absl::PermissionDeniedError("/ro/t.lockstep: Permission denied"), context);
+  EXPECT_THAT(report, HasSubstr("trace:     NOT WRITTEN: /ro/t.lockstep: Permission denied"));
+  EXPECT_THAT(report, Not(HasSubstr("--lockstep_replay")));
+  EXPECT_THAT(report, HasSubstr("bazel test //<package>:<test target>"));
+}
+
+TEST(SummaryLineTest, Format) {
+  RunResult result;
+  result.iterations = 1000;
+  result.distinct_schedules = 987;
+  result.elapsed = std::chrono::milliseconds(410);
+  Options options;
+  options.seed = 42;
+  EXPECT_EQ(SummaryLine(options, result),
+            "lockstep: 1000 schedules (pct d=3, seed 42), 987 distinct, 0 failures, 0.41 s");
+}
+
+}  // namespace
+}  // namespace lockstep::gtest_internal
