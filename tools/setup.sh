@@ -7,7 +7,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  g++ make cmake pkg-config
+  g++ make cmake pkg-config unzip
   bazel-bootstrap
   googletest libgtest-dev libgmock-dev
   libabsl-dev
