@@ -1,0 +1,29 @@
+// Threads racing to the buggy lazy widget, which publishes the widget before
+// loading it. This test is expected to FAIL (it is not part of the default
+// test run; see examples/BUILD.bazel).
+//
+// Lockstep reports: an ASSERTION failure, `widget.Get().size` is 0 instead of
+// 42 in the thread that took the fast path while the other was still
+// loading. At seed 1 with the default strategy (PCT, d=3) it is found at
+// iteration 11 (the 12th schedule).
+#include "examples/lazy_init.h"
+
+#include "gtest_ext/lockstep_test.h"
+#include "lockstep/atomic.h"
+
+namespace {
+
+TEST_LOCKSTEP(BuggyLazyInit, EveryThreadSeesInitializedWidget, .iterations = 500) {
+  lockstep::Atomic<int> loads(0, "loads");
+  examples::BuggyLazyWidget widget([&] {
+    loads.fetch_add(1);  // the backend call: a point where others may run
+    return 42;
+  });
+  lockstep::Thread a = lockstep::spawn([&] { EXPECT_EQ(widget.Get().size, 42); }, "user-a");
+  lockstep::Thread b = lockstep::spawn([&] { EXPECT_EQ(widget.Get().size, 42); }, "user-b");
+  a.join();
+  b.join();
+  EXPECT_EQ(loads.load(), 1) << "the widget was loaded more than once";
+}
+
+}  // namespace
