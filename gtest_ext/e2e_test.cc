@@ -36,8 +36,13 @@ struct BuggyExample {
 };
 const BuggyExample kBuggy[] = {
     {"cache_buggy_test", "BuggyCache.ComputesEachKeyOnce", "assertion"},
+    {"bank_transfer_buggy_test", "BuggyBankTransfer.OppositeTransfersConserveMoney", "deadlock"},
+    {"lazy_init_buggy_test", "BuggyLazyInit.EveryThreadSeesInitializedWidget", "assertion"},
+    {"bounded_queue_buggy_test", "BuggyBoundedQueue.ProducersAndConsumersFinish", "deadlock"},
+    {"request_reply_buggy_test", "BuggyRequestReply.AnswersMatchTheirRequests", "assertion"},
 };
-const char* const kFixed[] = {"cache_test"};
+const char* const kFixed[] = {"cache_test", "bank_transfer_test", "lazy_init_test",
+                              "bounded_queue_test", "request_reply_test"};
 
 std::string ExamplesDir() {
   const char* dir = std::getenv("LOCKSTEP_EXAMPLES_DIR");
@@ -264,6 +269,8 @@ TEST_F(E2eTest, BadFlagsAndEnvironmentStopTheBinaryBeforeAnyTest) {
        "LOCKSTEP_STRATEGY='nope' (--lockstep_strategy): unknown lockstep strategy"},
       {"", "LOCKSTEP_ITERATIONS=0", "LOCKSTEP_ITERATIONS='0' (--lockstep_iterations): must be"},
       {"", "LOCKSTEP_SEED=x", "LOCKSTEP_SEED='x'"},
+      {"--lockstep_fair_prefix=0", "", "--lockstep_fair_prefix: must be at least 1, got 0"},
+      {"--lockstep_spurious_wakeups=maybe", "", "lockstep_spurious_wakeups"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.args + c.env);

@@ -23,6 +23,12 @@ ABSL_FLAG(std::optional<std::string>, lockstep_strategy, std::nullopt,
 ABSL_FLAG(std::optional<uint32_t>, lockstep_pct_depth, std::nullopt,
           "PCT bug depth d >= 1: d-1 priority change points per schedule (default 3). "
           "Env: LOCKSTEP_PCT_DEPTH.");
+ABSL_FLAG(std::optional<uint32_t>, lockstep_fair_prefix, std::nullopt,
+          "fair_pct: scheduling steps run under PCT before switching to random (>= 1; "
+          "default 1000). Env: LOCKSTEP_FAIR_PREFIX.");
+ABSL_FLAG(std::optional<bool>, lockstep_spurious_wakeups, std::nullopt,
+          "Let CondVar waits wake spuriously, as a strategy decision (default: the test's "
+          "own, else false). Env: LOCKSTEP_SPURIOUS_WAKEUPS.");
 ABSL_FLAG(std::optional<uint64_t>, lockstep_max_steps, std::nullopt,
           "Scheduling steps after which a schedule fails as a livelock (>= 1; default "
           "10000). Env: LOCKSTEP_MAX_STEPS.");
@@ -41,8 +47,10 @@ namespace lockstep::gtest_internal {
 namespace {
 
 constexpr const char* kFlagNames[] = {
-    "lockstep_seed",      "lockstep_iterations",  "lockstep_strategy", "lockstep_pct_depth",
-    "lockstep_max_steps", "lockstep_time_budget", "lockstep_replay",   "lockstep_trace_dir",
+    "lockstep_seed",        "lockstep_iterations",       "lockstep_strategy",
+    "lockstep_pct_depth",   "lockstep_fair_prefix",      "lockstep_spurious_wakeups",
+    "lockstep_max_steps",   "lockstep_time_budget",      "lockstep_replay",
+    "lockstep_trace_dir",
 };
 
 struct ReplayState {
@@ -120,6 +128,9 @@ absl::Status ValidateFlags() {
   if (auto depth = absl::GetFlag(FLAGS_lockstep_pct_depth)) {
     if (absl::Status s = positive("lockstep_pct_depth", *depth); !s.ok()) return s;
   }
+  if (auto prefix = absl::GetFlag(FLAGS_lockstep_fair_prefix)) {
+    if (absl::Status s = positive("lockstep_fair_prefix", *prefix); !s.ok()) return s;
+  }
   if (auto budget = absl::GetFlag(FLAGS_lockstep_time_budget)) {
     if (*budget <= absl::ZeroDuration() || *budget == absl::InfiniteDuration()) {
       return absl::InvalidArgumentError(
@@ -143,6 +154,8 @@ Options EffectiveOptions(const Options& per_test) {
     options.strategy = *ParseStrategyKind(*v);  // validated by ValidateFlags
   }
   if (auto v = absl::GetFlag(FLAGS_lockstep_pct_depth)) options.pct_depth = *v;
+  if (auto v = absl::GetFlag(FLAGS_lockstep_fair_prefix)) options.fair_prefix = *v;
+  if (auto v = absl::GetFlag(FLAGS_lockstep_spurious_wakeups)) options.spurious_wakeups = *v;
   if (auto v = absl::GetFlag(FLAGS_lockstep_max_steps)) options.max_steps = *v;
   if (auto v = absl::GetFlag(FLAGS_lockstep_time_budget)) {
     options.time_budget = absl::ToChronoNanoseconds(*v);

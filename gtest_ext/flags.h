@@ -6,6 +6,8 @@
 //   --lockstep_iterations=N    schedules to explore per test
 //   --lockstep_strategy=NAME   random | pct | fair_pct | pos | idpct
 //   --lockstep_pct_depth=D     PCT bug depth (>= 1)
+//   --lockstep_fair_prefix=N   fair_pct: PCT steps before random (>= 1)
+//   --lockstep_spurious_wakeups=BOOL  CondVar waits may wake spuriously
 //   --lockstep_max_steps=N     steps before an iteration counts as livelock
 //   --lockstep_time_budget=T   explore each test for this long (e.g. 30s);
 //                              without --lockstep_iterations, iterations are
@@ -30,6 +32,8 @@ ABSL_DECLARE_FLAG(std::optional<uint64_t>, lockstep_seed);
 ABSL_DECLARE_FLAG(std::optional<uint64_t>, lockstep_iterations);
 ABSL_DECLARE_FLAG(std::optional<std::string>, lockstep_strategy);
 ABSL_DECLARE_FLAG(std::optional<uint32_t>, lockstep_pct_depth);
+ABSL_DECLARE_FLAG(std::optional<uint32_t>, lockstep_fair_prefix);
+ABSL_DECLARE_FLAG(std::optional<bool>, lockstep_spurious_wakeups);
 ABSL_DECLARE_FLAG(std::optional<uint64_t>, lockstep_max_steps);
 ABSL_DECLARE_FLAG(std::optional<absl::Duration>, lockstep_time_budget);
 ABSL_DECLARE_FLAG(std::string, lockstep_replay);

@@ -143,7 +143,13 @@ std::string FailureReport(const Options& options, const RunResult& result,
       absl::StrCat("--lockstep_strategy=", std::string(StrategyKindName(options.strategy))),
       absl::StrCat("--lockstep_pct_depth=", options.pct_depth),
   };
-  if (options.max_steps != Options().max_steps) {
+  // Options that change the schedule, when not at their defaults.
+  const Options defaults;
+  if (options.strategy == StrategyKind::kFairPct && options.fair_prefix != defaults.fair_prefix) {
+    flags.push_back(absl::StrCat("--lockstep_fair_prefix=", options.fair_prefix));
+  }
+  if (options.spurious_wakeups) flags.push_back("--lockstep_spurious_wakeups=true");
+  if (options.max_steps != defaults.max_steps) {
     flags.push_back(absl::StrCat("--lockstep_max_steps=", options.max_steps));
   }
   std::vector<std::string> test_args;

@@ -32,6 +32,10 @@ std::cv_status CondVar::Wait(std::unique_lock<Mutex>& lock,
   }
   const uint32_t mutex_id = mutex->Id(c);
   c.SchedulePoint(PendingOp{PendingOp::Kind::kWrite, id}, location);
+  // Whether this wait may end spuriously is a controlled choice made as it
+  // starts (so a predicate loop cannot be woken forever); when it may, the
+  // wake-up itself is a scheduling decision, like a timeout.
+  const bool may_wake_spuriously = c.spurious_wakeups() && c.Choose(2) == 1;
   // Release the mutex and start waiting in one step: no notify can slip in.
   mutex->Release(c, mutex_id, location);
   std::optional<uint64_t> deadline_ns;
@@ -40,7 +44,7 @@ std::cv_status CondVar::Wait(std::unique_lock<Mutex>& lock,
   }
   const WakeReason reason =
       c.Block(*this, "condvar.wait", PendingOp{PendingOp::Kind::kWrite, mutex_id}, location,
-              deadline_ns, c.spurious_wakeups());
+              deadline_ns, may_wake_spuriously);
   if (reason == WakeReason::kAborted) {
     // Unwinding: leave the unique_lock consistent without waiting.
     lock.release();

@@ -55,6 +55,14 @@ class Mailbox : public internal::ObjectBase {
     return Receive([](const T&) { return true; }, &deadline, location);
   }
 
+  // Waits at most `timeout` for the first message satisfying `predicate`.
+  template <typename Predicate, typename Rep, typename Period>
+  std::optional<T> recv_if_for(Predicate predicate, std::chrono::duration<Rep, Period> timeout,
+                               Location location = Location::current()) {
+    const auto deadline = now() + std::chrono::ceil<VirtualClock::duration>(timeout);
+    return Receive(predicate, &deadline, location);
+  }
+
   // The next message if one is queued, without waiting.
   std::optional<T> try_recv(Location location = Location::current()) {
     internal::Controller& c = Begin("lockstep::Mailbox::try_recv", location);

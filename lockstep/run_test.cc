@@ -257,6 +257,11 @@ TEST(RunTest, DeadlockListsEachBlockedThread) {
   EXPECT_THAT(message, HasSubstr("thread 2 't2': mutex.lock on mutex 'a' (held by thread 1 't1')"));
   EXPECT_THAT(message, HasSubstr("thread 0 'main': joining thread 1 't1'"));
   EXPECT_EQ(result.trace->failure().blocked_size(), 3);
+  // Reported from a blocked thread, at the operation where it blocked
+  // (here inside std::lock_guard, which calls Mutex::lock for us).
+  const Failure& failure = result.trace->failure();
+  EXPECT_TRUE(failure.thread() == 1 || failure.thread() == 2) << failure.thread();
+  EXPECT_THAT(failure.location().file(), HasSubstr("std_mutex.h"));
 }
 
 TEST(RunTest, UncaughtExceptionIsReported) {
@@ -449,6 +454,33 @@ TEST(RunTest, SpuriousWakeupsAreExploredWhenEnabled) {
   EXPECT_TRUE(result.trace->strategy().spurious_wakeups());
 }
 
+TEST(RunTest, SpuriousWakeupsLetAPredicateLoopFinishUnderEveryStrategy) {
+  for (StrategyKind kind : {StrategyKind::kRandom, StrategyKind::kPct, StrategyKind::kFairPct,
+                            StrategyKind::kPos, StrategyKind::kIdPct}) {
+    Options options = WithIterations(200);
+    options.strategy = kind;
+    options.spurious_wakeups = true;
+    RunResult result = Runner::Run(
+        [] {
+          Mutex m;
+          CondVar cv;
+          bool ready = false;
+          Thread waiter = spawn([&] {
+            std::unique_lock<Mutex> lock(m);
+            cv.wait(lock, [&] { return ready; });
+          });
+          {
+            std::lock_guard<Mutex> lock(m);
+            ready = true;
+          }
+          cv.notify_one();
+          waiter.join();
+        },
+        options);
+    EXPECT_FALSE(result.failed()) << StrategyKindName(kind) << ": " << FailureMessage(result);
+  }
+}
+
 TEST(RunTest, MailboxSelectiveReceiveAndSendAfter) {
   RunResult result = Runner::Run(
       [] {
@@ -472,6 +504,9 @@ TEST(RunTest, MailboxSelectiveReceiveAndSendAfter) {
         LOCKSTEP_CHECK(inbox.recv() == 4);
         LOCKSTEP_CHECK(inbox.recv() == 5);
         fifo.join();
+        send_after(inbox, 6, 10ms);
+        LOCKSTEP_CHECK(!inbox.recv_if_for([](int v) { return v == 7; }, 20ms).has_value());
+        LOCKSTEP_CHECK(inbox.recv() == 6);
       },
       WithIterations(50));
   EXPECT_FALSE(result.failed()) << FailureMessage(result);

@@ -3,6 +3,7 @@
 #include <cxxabi.h>
 
 #include <algorithm>
+#include <string_view>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -34,7 +35,10 @@ std::string Demangle(const char* name) {
 }
 
 void SetLocation(SourceLocation* out, const char* file, int line, const char* function) {
-  out->set_file(file == nullptr ? "" : file);
+  std::string_view path = file == nullptr ? "" : file;
+  // Headers found through `-iquote .` are named "./dir/x.h"; sources "dir/x.cc".
+  if (path.substr(0, 2) == "./") path.remove_prefix(2);
+  out->set_file(std::string(path));
   out->set_line(line < 0 ? 0 : static_cast<uint32_t>(line));
   out->set_function(function == nullptr ? "" : function);
 }
@@ -66,13 +70,27 @@ std::string ObjectBase::DescribeState(const Controller&) const { return {}; }
 // --- Stacks -------------------------------------------------------------
 
 // Fiber stacks (with a guard page, so an overflow faults instead of silently
-// corrupting memory) are kept for the next thread instead of unmapped.
+// corrupting memory) are kept for the next thread instead of unmapped. The
+// pool is per OS thread and outlives controllers: mapping and unmapping
+// stacks for every Runner::Run costs more than a short run itself.
 struct Controller::StackPool {
-  explicit StackPool(size_t size) : allocator(size) {}
+  explicit StackPool(size_t size) : allocator(size), size(size) {}
   ~StackPool() {
     for (ctx::stack_context& stack : free) allocator.deallocate(stack);
   }
+
+  // The pool of this OS thread for stacks of `size` bytes.
+  static StackPool& ForSize(size_t size) {
+    thread_local std::vector<std::unique_ptr<StackPool>> pools;
+    for (auto& pool : pools) {
+      if (pool->size == size) return *pool;
+    }
+    pools.push_back(std::make_unique<StackPool>(size));
+    return *pools.back();
+  }
+
   ctx::protected_fixedsize_stack allocator;
+  size_t size;
   std::vector<ctx::stack_context> free;
 };
 
@@ -105,6 +123,7 @@ struct Controller::ThreadState {
   const ObjectBase* blocked_on = nullptr;  // null for joins and sleeps
   uint32_t join_target = kNoThread;
   const char* blocked_op = nullptr;
+  std::source_location blocked_at;
   bool timed = false;
   uint64_t deadline_ns = 0;
   bool spurious = false;
@@ -117,7 +136,7 @@ struct Controller::ThreadState {
 // --- Controller ---------------------------------------------------------
 
 Controller::Controller(Settings settings)
-    : settings_(settings), stacks_(std::make_unique<StackPool>(settings.stack_size)) {
+    : settings_(settings), stacks_(&StackPool::ForSize(settings.stack_size)) {
   enabled_.reserve(64);
   pending_.reserve(64);
   decisions_.reserve(1024);
@@ -156,6 +175,7 @@ IterationOutcome Controller::RunIteration(const std::function<void()>& body, Str
   now_ns_ = 0;
   hash_ = 0;
   aborting_ = false;
+  last_blocked_ = kNoThread;
   failure_.reset();
   decisions_.clear();
   last_location_ = std::source_location::current();
@@ -306,25 +326,34 @@ uint32_t Controller::PickNext() {
                   last_location_.function_name());
     return kNoThread;
   }
-  // Blocked threads with the earliest deadline may time out now; later
-  // deadlines must wait for virtual time to get there.
-  uint64_t min_deadline = UINT64_MAX;
-  for (uint32_t t = 0; t < thread_count_; ++t) {
-    const ThreadState& thread = *threads_[t];
-    if (thread.status == ThreadState::Status::kBlocked && thread.timed) {
-      min_deadline = std::min(min_deadline, thread.deadline_ns);
-    }
-  }
+  // Runnable threads are enabled. So are blocked threads whose timeout may
+  // fire now (those with the earliest deadline: later ones must wait for
+  // virtual time to get there) or that may wake spuriously. Timers are rare,
+  // so the common case is one pass.
   enabled_.clear();
+  uint64_t min_deadline = UINT64_MAX;
+  bool timers = false;
   for (uint32_t t = 0; t < thread_count_; ++t) {
     const ThreadState& thread = *threads_[t];
     pending_[t] = thread.pending;
     if (thread.status == ThreadState::Status::kRunnable) {
       enabled_.push_back(t);
-    } else if (thread.status == ThreadState::Status::kBlocked &&
-               ((thread.timed && thread.deadline_ns == min_deadline) || thread.spurious)) {
-      pending_[t].kind = PendingOp::Kind::kTimeout;
-      enabled_.push_back(t);
+    } else if (thread.status == ThreadState::Status::kBlocked && (thread.timed || thread.spurious)) {
+      timers = true;
+      if (thread.timed) min_deadline = std::min(min_deadline, thread.deadline_ns);
+    }
+  }
+  if (timers) {
+    enabled_.clear();
+    for (uint32_t t = 0; t < thread_count_; ++t) {
+      const ThreadState& thread = *threads_[t];
+      if (thread.status == ThreadState::Status::kRunnable) {
+        enabled_.push_back(t);
+      } else if (thread.status == ThreadState::Status::kBlocked &&
+                 ((thread.timed && thread.deadline_ns == min_deadline) || thread.spurious)) {
+        pending_[t].kind = PendingOp::Kind::kTimeout;
+        enabled_.push_back(t);
+      }
     }
   }
   if (enabled_.empty()) return kNoThread;
@@ -400,6 +429,8 @@ WakeReason Controller::Block(const ObjectBase& object, const char* op, PendingOp
   thread.status = ThreadState::Status::kBlocked;
   thread.blocked_on = &object;
   thread.blocked_op = op;
+  thread.blocked_at = location;
+  last_blocked_ = me;
   thread.pending = retry;
   thread.timed = deadline_ns.has_value();
   thread.deadline_ns = deadline_ns.value_or(0);
@@ -525,6 +556,8 @@ void Controller::Join(uint32_t target, std::source_location location) {
     thread.status = ThreadState::Status::kBlocked;
     thread.blocked_on = nullptr;
     thread.blocked_op = "join";
+    thread.blocked_at = location;
+    last_blocked_ = me;
     thread.join_target = target;
     thread.timed = false;
     thread.spurious = false;
@@ -563,8 +596,18 @@ void Controller::ReportDeadlock() {
     blocked->set_waiting_for(waiting);
     blocked->set_object(object_id);
   }
-  RecordFailure(Failure::DEADLOCK, message, last_location_.file_name(),
-                static_cast<int>(last_location_.line()), last_location_.function_name());
+  // Report it from the thread that blocked last (it closed the cycle), at
+  // the operation where it blocked.
+  uint32_t reporter = last_blocked_;
+  if (reporter >= thread_count_ || threads_[reporter]->status != ThreadState::Status::kBlocked) {
+    reporter = failure.blocked(0).thread();
+  }
+  const std::source_location& where = threads_[reporter]->blocked_at;
+  const uint32_t running = current_;
+  current_ = reporter;
+  RecordFailure(Failure::DEADLOCK, message, where.file_name(), static_cast<int>(where.line()),
+                where.function_name());
+  current_ = running;
   if (failure_ && failure_->kind() == Failure::DEADLOCK) {
     *failure_->mutable_blocked() = failure.blocked();
   }

@@ -198,10 +198,11 @@ class Controller {
   std::vector<uint32_t> enabled_;
   std::vector<PendingOp> pending_;
   std::vector<DecisionRecord> decisions_;
-  std::unique_ptr<StackPool> stacks_;
+  StackPool* stacks_;  // shared by the controllers of this OS thread
   boost::context::fiber scheduler_;  // continuation of the scheduler context
   uint32_t current_ = 0;
   uint32_t next_ = kNoThread;
+  uint32_t last_blocked_ = kNoThread;
   uint64_t step_ = 0;
   uint64_t now_ns_ = 0;
   uint64_t epoch_ = 0;
