@@ -20,8 +20,6 @@ namespace ctx = boost::context;
 
 namespace {
 
-thread_local Controller* g_current = nullptr;
-
 // Epochs are unique across controllers so an object that outlives one run
 // re-registers in the next.
 std::atomic<uint64_t> g_next_epoch{1};
@@ -62,8 +60,6 @@ std::string ObjectBase::Label() const {
   if (!name_.empty()) return absl::StrCat(kind_, " '", name_, "'");
   return absl::StrCat(kind_, " #", id_);
 }
-
-uint32_t ObjectBase::Id(Controller& controller) { return controller.Register(*this); }
 
 std::string ObjectBase::DescribeState(const Controller&) const { return {}; }
 
@@ -144,15 +140,12 @@ Controller::Controller(Settings settings)
 
 Controller::~Controller() = default;
 
-Controller* Controller::CurrentOrNull() { return g_current; }
+thread_local Controller* Controller::current_controller_ = nullptr;
 
-Controller& Controller::Current(const char* api) {
-  if (g_current == nullptr) {
-    throw UsageError(absl::StrCat(
-        api, " used outside a Lockstep run: Lockstep primitives work only inside a body run "
-             "by lockstep::Runner::Run (or a TEST_LOCKSTEP test)"));
-  }
-  return *g_current;
+void Controller::ThrowOutsideRun(const char* api) {
+  throw UsageError(absl::StrCat(
+      api, " used outside a Lockstep run: Lockstep primitives work only inside a body run "
+           "by lockstep::Runner::Run (or a TEST_LOCKSTEP test)"));
 }
 
 std::string Controller::ThreadLabel(uint32_t thread) const {
@@ -164,8 +157,8 @@ std::string Controller::ThreadLabel(uint32_t thread) const {
 
 IterationOutcome Controller::RunIteration(const std::function<void()>& body, Strategy& strategy,
                                           uint64_t iteration, uint64_t seed, Trace* trace) {
-  Controller* const previous = g_current;
-  g_current = this;
+  Controller* const previous = current_controller_;
+  current_controller_ = this;
   strategy_ = &strategy;
   trace_ = trace;
   epoch_ = g_next_epoch.fetch_add(1, std::memory_order_relaxed);
@@ -201,7 +194,7 @@ IterationOutcome Controller::RunIteration(const std::function<void()>& body, Str
   outcome.schedule_hash = hash_;
   strategy_ = nullptr;
   trace_ = nullptr;
-  g_current = previous;
+  current_controller_ = previous;
   return outcome;
 }
 
@@ -248,7 +241,10 @@ uint32_t Controller::Spawn(std::function<void()> fn, std::string_view name, bool
                               ThreadMain(id);
                               return std::move(scheduler_);
                             });
-  if (pending_.size() < thread_count_) pending_.resize(thread_count_);
+  if (pending_.size() < thread_count_) {
+    pending_.resize(thread_count_);
+    enabled_.resize(thread_count_);
+  }
   strategy_->OnThreadCreated(id);
   if (trace_ != nullptr) {
     ThreadInfo* info = trace_->add_threads();
@@ -329,36 +325,41 @@ uint32_t Controller::PickNext() {
   // Runnable threads are enabled. So are blocked threads whose timeout may
   // fire now (those with the earliest deadline: later ones must wait for
   // virtual time to get there) or that may wake spuriously. Timers are rare,
-  // so the common case is one pass.
-  enabled_.clear();
+  // so the common case is one pass. (enabled_ has room for every thread.)
+  uint32_t* const enabled = enabled_.data();
+  uint32_t count = 0;
   uint64_t min_deadline = UINT64_MAX;
   bool timers = false;
   for (uint32_t t = 0; t < thread_count_; ++t) {
     const ThreadState& thread = *threads_[t];
     pending_[t] = thread.pending;
     if (thread.status == ThreadState::Status::kRunnable) {
-      enabled_.push_back(t);
+      enabled[count++] = t;
     } else if (thread.status == ThreadState::Status::kBlocked && (thread.timed || thread.spurious)) {
       timers = true;
       if (thread.timed) min_deadline = std::min(min_deadline, thread.deadline_ns);
     }
   }
+  auto timer_enabled = [min_deadline](const ThreadState& thread) {
+    return thread.status == ThreadState::Status::kBlocked &&
+           ((thread.timed && thread.deadline_ns == min_deadline) || thread.spurious);
+  };
   if (timers) {
-    enabled_.clear();
+    count = 0;
     for (uint32_t t = 0; t < thread_count_; ++t) {
       const ThreadState& thread = *threads_[t];
       if (thread.status == ThreadState::Status::kRunnable) {
-        enabled_.push_back(t);
-      } else if (thread.status == ThreadState::Status::kBlocked &&
-                 ((thread.timed && thread.deadline_ns == min_deadline) || thread.spurious)) {
+        enabled[count++] = t;
+      } else if (timer_enabled(thread)) {
         pending_[t].kind = PendingOp::Kind::kTimeout;
-        enabled_.push_back(t);
+        enabled[count++] = t;
       }
     }
   }
-  if (enabled_.empty()) return kNoThread;
+  if (count == 0) return kNoThread;
 
-  const SchedulingPoint point{enabled_, std::span<const PendingOp>(pending_.data(), thread_count_),
+  const SchedulingPoint point{std::span<const uint32_t>(enabled, count),
+                              std::span<const PendingOp>(pending_.data(), thread_count_),
                               current_, step_};
   const uint32_t pick = strategy_->PickThread(point);
   if (pick == Strategy::kDiverged) {
@@ -366,14 +367,15 @@ uint32_t Controller::PickNext() {
                   static_cast<int>(last_location_.line()), last_location_.function_name());
     return kNoThread;
   }
-  if (!std::binary_search(enabled_.begin(), enabled_.end(), pick)) {
+  if (pick >= thread_count_ || !(threads_[pick]->status == ThreadState::Status::kRunnable ||
+                                 timer_enabled(*threads_[pick]))) {
     RecordFailure(Failure::MISUSE,
                   absl::StrCat("internal error: the strategy picked thread ", pick,
                                ", which is not enabled"),
                   "", 0);
     return kNoThread;
   }
-  AppendDecision(Decision::SCHEDULE, pick, static_cast<uint32_t>(enabled_.size()));
+  AppendDecision(Decision::SCHEDULE, pick, count);
   strategy_->OnExecuted(pick, pending_[pick]);
 
   ThreadState& chosen = *threads_[pick];
@@ -393,8 +395,11 @@ uint32_t Controller::PickNext() {
 
 void Controller::AppendDecision(Decision::Kind kind, uint32_t value, uint32_t options) {
   decisions_.push_back(DecisionRecord{kind, value, options});
-  hash_ = Mix64(hash_ ^ ((static_cast<uint64_t>(kind) << 62) ^
-                         (static_cast<uint64_t>(value) << 31) ^ options));
+  // FNV-style: one multiply per decision; equal hashes mean (almost surely)
+  // equal schedules, which is all "distinct schedules" needs.
+  hash_ = (hash_ ^ ((static_cast<uint64_t>(kind) << 62) ^ (static_cast<uint64_t>(value) << 31) ^
+                    options)) *
+          0x100000001B3ull;
 }
 
 void Controller::SwitchTo(uint32_t thread) {
@@ -646,10 +651,9 @@ uint32_t Controller::Register(ObjectBase& object) {
   return object.id_;
 }
 
-void Controller::Record(const char* op, uint32_t object, std::source_location location,
-                        std::optional<int64_t> value, std::string_view detail,
-                        uint32_t woken_thread) {
-  if (trace_ == nullptr) return;
+void Controller::RecordEvent(const char* op, uint32_t object, std::source_location location,
+                             std::optional<int64_t> value, std::string_view detail,
+                             uint32_t woken_thread) {
   Event* event = trace_->add_events();
   event->set_step(step_);
   event->set_thread(current_);

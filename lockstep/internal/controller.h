@@ -100,9 +100,12 @@ class Controller {
 
   // The controller of the run the caller is in; throws UsageError naming
   // `api` when there is none.
-  static Controller& Current(const char* api);
+  static Controller& Current(const char* api) {
+    if (current_controller_ == nullptr) ThrowOutsideRun(api);
+    return *current_controller_;
+  }
   // The controller of the running iteration, or null.
-  static Controller* CurrentOrNull();
+  static Controller* CurrentOrNull() { return current_controller_; }
 
   // Runs one iteration of `body` as thread 0, scheduled by `strategy`. When
   // `trace` is non-null, every thread, object and event is recorded into it
@@ -170,7 +173,9 @@ class Controller {
   // Records an event (only when recording; cheap to call otherwise).
   void Record(const char* op, uint32_t object, std::source_location location,
               std::optional<int64_t> value = std::nullopt, std::string_view detail = {},
-              uint32_t woken_thread = kNoThread);
+              uint32_t woken_thread = kNoThread) {
+    if (trace_ != nullptr) RecordEvent(op, object, location, value, detail, woken_thread);
+  }
 
  private:
   friend class ObjectBase;
@@ -178,6 +183,11 @@ class Controller {
   struct StackPool;
 
   uint32_t Register(ObjectBase& object);
+  [[noreturn]] static void ThrowOutsideRun(const char* api);
+  void RecordEvent(const char* op, uint32_t object, std::source_location location,
+                   std::optional<int64_t> value, std::string_view detail, uint32_t woken_thread);
+
+  static thread_local Controller* current_controller_;
   // Picks the next thread (after the current one blocked, finished or
   // reached a point) and switches to it. Returns false when nothing can run.
   uint32_t PickNext();
@@ -212,6 +222,10 @@ class Controller {
   bool aborting_ = false;
   std::optional<Failure> failure_;
 };
+
+inline uint32_t ObjectBase::Id(Controller& controller) {
+  return epoch_ == controller.epoch_ ? id_ : controller.Register(*this);
+}
 
 // Thrown inside a logical thread to unwind it when the iteration ends early.
 struct IterationAborted {};
