@@ -183,6 +183,27 @@ TEST_F(E2eTest, PrintedCommandsReproduceTheFailure) {
   }
 }
 
+TEST_F(E2eTest, ShrinkWritesAShrunkTraceThatReproduces) {
+  // The cache race needs one preemption: between one thread's miss and its
+  // insert, the other thread misses too.
+  const BuggyExample& example = kBuggy[0];
+  Outcome outcome = RunCommand(Binary(example.binary) + " --lockstep_shrink --lockstep_trace_dir=" +
+                               (dir_ / "traces").string());
+  EXPECT_EQ(outcome.exit_code, 1) << outcome.output;
+  EXPECT_THAT(outcome.output, HasSubstr(" -> 1 preemptions, "));
+  std::vector<fs::path> shrunk;
+  for (const fs::path& trace : Traces()) {
+    if (trace.string().find(".shrunk.lockstep") != std::string::npos) shrunk.push_back(trace);
+  }
+  ASSERT_EQ(shrunk.size(), 1u);
+  absl::StatusOr<Trace> trace = ReadTraceFile(shrunk[0].string());
+  ASSERT_TRUE(trace.ok()) << trace.status();
+  EXPECT_EQ(trace->shrink().preemptions_after(), 1u);
+  Outcome replayed = RunCommand(Binary(example.binary) + " --lockstep_replay=" + shrunk[0].string());
+  EXPECT_EQ(replayed.exit_code, 1) << replayed.output;
+  EXPECT_THAT(replayed.output, HasSubstr("reproduced: "));
+}
+
 TEST_F(E2eTest, TamperedTraceReportsDivergence) {
   const BuggyExample& example = kBuggy[0];
   ASSERT_EQ(RunBuggy(example).exit_code, 1);

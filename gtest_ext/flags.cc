@@ -39,6 +39,10 @@ ABSL_FLAG(std::optional<absl::Duration>, lockstep_time_budget, std::nullopt,
 ABSL_FLAG(std::string, lockstep_replay, "",
           "Replay the schedule in this .lockstep trace file: runs only the test it names, "
           "once, and says whether the failure reproduced. Env: LOCKSTEP_REPLAY.");
+ABSL_FLAG(bool, lockstep_shrink, false,
+          "Shrink the failing schedule (after exploration finds one, or the one replayed with "
+          "--lockstep_replay): fewest preemptions, then fewest decisions, same failure; writes "
+          "<name>.shrunk.lockstep beside the trace. Env: LOCKSTEP_SHRINK.");
 ABSL_FLAG(std::string, lockstep_trace_dir, "lockstep-traces",
           "Directory for the traces of failing tests when not under `bazel test` (which "
           "collects them from $TEST_UNDECLARED_OUTPUTS_DIR). Env: LOCKSTEP_TRACE_DIR.");
@@ -50,7 +54,7 @@ constexpr const char* kFlagNames[] = {
     "lockstep_seed",        "lockstep_iterations",       "lockstep_strategy",
     "lockstep_pct_depth",   "lockstep_fair_prefix",      "lockstep_spurious_wakeups",
     "lockstep_max_steps",   "lockstep_time_budget",      "lockstep_replay",
-    "lockstep_trace_dir",
+    "lockstep_trace_dir",   "lockstep_shrink",
 };
 
 struct ReplayState {

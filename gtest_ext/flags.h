@@ -13,6 +13,8 @@
 //                              without --lockstep_iterations, iterations are
 //                              then unlimited
 //   --lockstep_replay=FILE     replay one trace file; runs only its test
+//   --lockstep_shrink          minimize a failing schedule (found, or
+//                              replayed) into <name>.shrunk.lockstep
 //   --lockstep_trace_dir=DIR   where failing traces go when not under
 //                              `bazel test` (default: lockstep-traces)
 #ifndef GTEST_EXT_FLAGS_H_
@@ -37,6 +39,7 @@ ABSL_DECLARE_FLAG(std::optional<bool>, lockstep_spurious_wakeups);
 ABSL_DECLARE_FLAG(std::optional<uint64_t>, lockstep_max_steps);
 ABSL_DECLARE_FLAG(std::optional<absl::Duration>, lockstep_time_budget);
 ABSL_DECLARE_FLAG(std::string, lockstep_replay);
+ABSL_DECLARE_FLAG(bool, lockstep_shrink);
 ABSL_DECLARE_FLAG(std::string, lockstep_trace_dir);
 
 namespace lockstep::gtest_internal {

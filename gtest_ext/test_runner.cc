@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <system_error>
 
@@ -15,6 +16,7 @@
 #include "gtest_ext/lockstep_test.h"
 #include "gtest_ext/report.h"
 #include "lockstep/run.h"
+#include "lockstep/shrink.h"
 #include "lockstep/trace_io.h"
 
 namespace lockstep::gtest_internal {
@@ -72,6 +74,29 @@ std::filesystem::path TraceDirectory() {
   return dir;
 }
 
+// "dir/x.lockstep" -> "dir/x.shrunk.lockstep".
+std::string ShrunkPath(const std::string& path) {
+  const std::string suffix = ".lockstep";
+  const bool has_suffix =
+      path.size() >= suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return (has_suffix ? path.substr(0, path.size() - suffix.size()) : path) + ".shrunk.lockstep";
+}
+
+// Writes the shrunk trace beside `path`; returns the lines for the report.
+std::string SaveShrunk(const absl::StatusOr<ShrinkResult>& shrunk, const std::string& path) {
+  if (!shrunk.ok()) return absl::StrCat("  shrink:    failed: ", shrunk.status().message(), "\n");
+  const std::string shrunk_path = ShrunkPath(path);
+  const absl::Status written = WriteTraceFile(shrunk->trace, shrunk_path);
+  return absl::StrCat("  shrunk:    ", shrunk->preemptions_before, " -> ",
+                      shrunk->preemptions_after, " preemptions, ", shrunk->decisions_before,
+                      " -> ", shrunk->decisions_after, " decisions (", shrunk->runs,
+                      " runs), same failure\n",
+                      written.ok() ? absl::StrCat("             ", shrunk_path,
+                                                  " (replay it with --lockstep_replay)\n")
+                                   : absl::StrCat("             NOT WRITTEN: ", written.message(),
+                                                  "\n"));
+}
+
 }  // namespace
 
 void RunLockstepTest(const Options& per_test, const std::function<void()>& iteration) {
@@ -95,9 +120,14 @@ void RunLockstepTest(const Options& per_test, const std::function<void()>& itera
   }
 
   RunResult result;
+  std::optional<absl::StatusOr<ShrinkResult>> shrunk;
   {
+    // Shrinking re-runs the body too, so assertions must still be routed.
     FailureForwarder forwarder;
     result = Runner::Run(iteration, options);
+    if (result.failed() && absl::GetFlag(FLAGS_lockstep_shrink)) {
+      shrunk = ShrinkTrace(iteration, replay != nullptr ? *replay : *result.trace);
+    }
     forwarder.ReportOutside();
   }
   if (!result.status.ok()) {
@@ -105,7 +135,9 @@ void RunLockstepTest(const Options& per_test, const std::function<void()>& itera
     return;
   }
   if (replay != nullptr) {
-    ReportReplay(absl::GetFlag(FLAGS_lockstep_replay), *replay, *result.trace);
+    const std::string path = absl::GetFlag(FLAGS_lockstep_replay);
+    if (shrunk) std::printf("%s", SaveShrunk(*shrunk, path).c_str());
+    ReportReplay(path, *replay, *result.trace);
     return;
   }
   if (!result.failed()) {
@@ -130,7 +162,8 @@ void RunLockstepTest(const Options& per_test, const std::function<void()>& itera
 
   const SourceLocation& where = trace.failure().location();
   const std::string report =
-      FailureReport(options, result, absolute.string(), written, CommandContext::FromEnvironment());
+      FailureReport(options, result, absolute.string(), written, CommandContext::FromEnvironment()) +
+      (shrunk ? SaveShrunk(*shrunk, absolute.string()) : "");
   if (!where.file().empty()) {
     ADD_FAILURE_AT(where.file().c_str(), static_cast<int>(where.line())) << report;
   } else {

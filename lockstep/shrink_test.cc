@@ -1,0 +1,106 @@
+#include "lockstep/shrink.h"
+
+#include <mutex>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "lockstep/atomic.h"
+#include "lockstep/failure.h"
+#include "lockstep/mutex.h"
+#include "lockstep/run.h"
+#include "lockstep/thread.h"
+#include "lockstep/trace_io.h"
+
+namespace lockstep {
+namespace {
+
+void LostUpdate() {
+  Atomic<int> counter(0, "counter");
+  Atomic<int> noise(0, "noise");
+  auto increment = [&] {
+    // Unrelated work gives the explored schedule extra switches to remove.
+    for (int i = 0; i < 3; ++i) noise.fetch_add(1);
+    counter.store(counter.load() + 1);
+    for (int i = 0; i < 3; ++i) noise.fetch_add(1);
+  };
+  Thread a = spawn(increment, "a");
+  Thread b = spawn(increment, "b");
+  Thread c = spawn(increment, "c");
+  a.join();
+  b.join();
+  c.join();
+  LOCKSTEP_CHECK(counter.load() == 3);
+}
+
+void LockOrderInversion() {
+  Mutex a("a");
+  Mutex b("b");
+  Thread t1 = spawn([&] {
+    std::lock_guard<Mutex> first(a);
+    std::lock_guard<Mutex> second(b);
+  }, "t1");
+  Thread t2 = spawn([&] {
+    std::lock_guard<Mutex> first(b);
+    std::lock_guard<Mutex> second(a);
+  }, "t2");
+  t1.join();
+  t2.join();
+}
+
+Trace FindFailure(void (*body)(), StrategyKind strategy) {
+  Options options;
+  options.iterations = 500;
+  options.strategy = strategy;
+  RunResult result = Runner::Run(body, options);
+  EXPECT_TRUE(result.failed());
+  return result.failed() ? *result.trace : Trace();
+}
+
+TEST(ShrinkTest, LostUpdateShrinksToOnePreemption) {
+  // Random scheduling preempts a lot; the bug needs exactly one preemption.
+  const Trace found = FindFailure(LostUpdate, StrategyKind::kRandom);
+  absl::StatusOr<ShrinkResult> shrunk = ShrinkTrace(LostUpdate, found);
+  ASSERT_TRUE(shrunk.ok()) << shrunk.status();
+  EXPECT_GT(shrunk->preemptions_before, 1u);
+  EXPECT_EQ(shrunk->preemptions_after, 1u);
+  EXPECT_GT(shrunk->runs, 1u);
+  EXPECT_EQ(shrunk->trace.shrink().preemptions_after(), 1u);
+  EXPECT_TRUE(ValidateTrace(shrunk->trace).ok()) << ValidateTrace(shrunk->trace);
+  EXPECT_EQ(shrunk->trace.failure().kind(), Failure::ASSERTION);
+  EXPECT_EQ(shrunk->trace.failure().location().line(), found.failure().location().line());
+
+  // The shrunk trace replays to the same failure.
+  Options replay;
+  replay.replay = &shrunk->trace;
+  RunResult again = Runner::Run(LostUpdate, replay);
+  ASSERT_TRUE(again.failed());
+  EXPECT_EQ(again.trace->failure().kind(), Failure::ASSERTION);
+  EXPECT_EQ(again.trace->failure().location().line(), found.failure().location().line());
+}
+
+TEST(ShrinkTest, LockOrderDeadlockShrinksToOnePreemption) {
+  const Trace found = FindFailure(LockOrderInversion, StrategyKind::kRandom);
+  absl::StatusOr<ShrinkResult> shrunk = ShrinkTrace(LockOrderInversion, found);
+  ASSERT_TRUE(shrunk.ok()) << shrunk.status();
+  EXPECT_EQ(shrunk->preemptions_after, 1u);
+  EXPECT_EQ(shrunk->trace.failure().kind(), Failure::DEADLOCK);
+}
+
+TEST(ShrinkTest, RefusesTracesItCannotShrink) {
+  Trace found = FindFailure(LostUpdate, StrategyKind::kPct);
+  Trace passing = found;
+  passing.clear_failure();
+  EXPECT_THAT(std::string(ShrinkTrace(LostUpdate, passing).status().message()),
+              testing::HasSubstr("no failure"));
+  // A body that no longer fails (the bug was fixed) cannot be shrunk.
+  auto fixed = [] {
+    Atomic<int> counter(0, "counter");
+    Thread a = spawn([&] { counter.fetch_add(1); }, "a");
+    a.join();
+  };
+  EXPECT_THAT(std::string(ShrinkTrace(fixed, found).status().message()),
+              testing::HasSubstr("does not reproduce"));
+}
+
+}  // namespace
+}  // namespace lockstep
