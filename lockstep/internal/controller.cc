@@ -175,7 +175,8 @@ IterationOutcome Controller::RunIteration(const std::function<void()>& body, Str
 
   strategy.BeginIteration(iteration, seed);
   current_ = 0;
-  Spawn(body, "main", /*detached=*/false, std::source_location::current());
+  // Capture the body by reference: copying the std::function could allocate.
+  Spawn([&body] { body(); }, "main", /*detached=*/false, std::source_location::current());
   next_ = 0;
   RunLoop();
   Teardown();
@@ -198,11 +199,23 @@ IterationOutcome Controller::RunIteration(const std::function<void()>& body, Str
   return outcome;
 }
 
+// Runs from the scheduler context (the stack that called RunIteration)
+// until a thread hands control back: at the end of the iteration, or of one
+// thread's unwinding during teardown.
 void Controller::RunLoop() {
   while (next_ != kNoThread) {
     current_ = next_;
-    ThreadState& thread = *threads_[current_];
-    thread.fiber = std::move(thread.fiber).resume();
+    switched_from_ = kScheduler;
+    ctx::fiber from = std::move(threads_[current_]->fiber).resume();
+    KeepContinuation(std::move(from));
+  }
+}
+
+void Controller::KeepContinuation(ctx::fiber from) {
+  if (switched_from_ == kScheduler) {
+    scheduler_ = std::move(from);
+  } else {
+    threads_[switched_from_]->fiber = std::move(from);
   }
 }
 
@@ -236,10 +249,15 @@ uint32_t Controller::Spawn(std::function<void()> fn, std::string_view name, bool
   thread.detached = detached;
   thread.joined = false;
   thread.fiber = ctx::fiber(std::allocator_arg, PooledStack{&stacks_->free, &stacks_->allocator},
-                            [this, id](ctx::fiber&& scheduler) {
-                              scheduler_ = std::move(scheduler);
+                            [this, id](ctx::fiber&& from) {
+                              KeepContinuation(std::move(from));
                               ThreadMain(id);
-                              return std::move(scheduler_);
+                              // Straight on to the next thread, or back to
+                              // the scheduler when the iteration is over.
+                              switched_from_ = id;
+                              if (next_ == kNoThread) return std::move(scheduler_);
+                              current_ = next_;
+                              return std::move(threads_[next_]->fiber);
                             });
   if (pending_.size() < thread_count_) {
     pending_.resize(thread_count_);
@@ -402,9 +420,12 @@ void Controller::AppendDecision(Decision::Kind kind, uint32_t value, uint32_t op
           0x100000001B3ull;
 }
 
+// Fiber to fiber, without a detour through the scheduler context: one jump.
 void Controller::SwitchTo(uint32_t thread) {
-  next_ = thread;
-  scheduler_ = std::move(scheduler_).resume();
+  switched_from_ = current_;
+  current_ = thread;
+  ctx::fiber from = std::move(threads_[thread]->fiber).resume();
+  KeepContinuation(std::move(from));
 }
 
 void Controller::CheckNotAborting() {

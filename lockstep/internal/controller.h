@@ -7,9 +7,10 @@
 // enabled thread runs next; the strategy never sees a primitive.
 //
 // Execution: every logical thread is a Boost.Context fiber on the calling OS
-// thread, so exactly one runs at a time. A thread switch goes through the
-// scheduler context (the stack that called RunIteration): fiber -> scheduler
-// -> fiber. Stacks come from a pool kept across iterations.
+// thread, so exactly one runs at a time. A thread switch jumps straight from
+// fiber to fiber; the scheduler context (the stack that called RunIteration)
+// starts the iteration and gets control back when it ends. Stacks come from
+// a pool kept across iterations.
 #ifndef LOCKSTEP_INTERNAL_CONTROLLER_H_
 #define LOCKSTEP_INTERNAL_CONTROLLER_H_
 
@@ -193,6 +194,8 @@ class Controller {
   uint32_t PickNext();
   void SwitchTo(uint32_t thread);
   void RunLoop();
+  // Stores the continuation of the context that just switched to us.
+  void KeepContinuation(boost::context::fiber from);
   void ThreadMain(uint32_t thread);
   void FinishThread(uint32_t thread);
   void CheckNotAborting();
@@ -210,6 +213,8 @@ class Controller {
   std::vector<DecisionRecord> decisions_;
   StackPool* stacks_;  // shared by the controllers of this OS thread
   boost::context::fiber scheduler_;  // continuation of the scheduler context
+  static constexpr uint32_t kScheduler = kNoThread - 1;
+  uint32_t switched_from_ = kScheduler;  // who made the last switch
   uint32_t current_ = 0;
   uint32_t next_ = kNoThread;
   uint32_t last_blocked_ = kNoThread;
