@@ -447,13 +447,25 @@ void Controller::SchedulePoint(PendingOp op, std::source_location location) {
 WakeReason Controller::Block(const ObjectBase& object, const char* op, PendingOp retry,
                              std::source_location location, std::optional<uint64_t> deadline_ns,
                              bool spurious) {
+  return BlockCurrent(&object, kNoThread, op, retry, location, deadline_ns, spurious);
+}
+
+void Controller::SleepUntil(uint64_t deadline_ns, std::source_location location) {
+  BlockCurrent(nullptr, kNoThread, "sleep", PendingOp{PendingOp::Kind::kWrite, 0}, location,
+               deadline_ns, /*spurious=*/false);
+}
+
+WakeReason Controller::BlockCurrent(const ObjectBase* object, uint32_t join_target,
+                                    const char* op, PendingOp retry, std::source_location location,
+                                    std::optional<uint64_t> deadline_ns, bool spurious) {
   CheckNotAborting();
   if (aborting_) return WakeReason::kAborted;
   last_location_ = location;
   ThreadState& thread = *threads_[current_];
   const uint32_t me = current_;
   thread.status = ThreadState::Status::kBlocked;
-  thread.blocked_on = &object;
+  thread.blocked_on = object;
+  thread.join_target = join_target;
   thread.blocked_op = op;
   thread.blocked_at = location;
   last_blocked_ = me;
@@ -470,29 +482,10 @@ WakeReason Controller::Block(const ObjectBase& object, const char* op, PendingOp
   CheckNotAborting();
   if (aborting_) return WakeReason::kAborted;
   thread.blocked_on = nullptr;
+  thread.join_target = kNoThread;
   thread.timed = false;
   thread.spurious = false;
   return thread.wake;
-}
-
-void Controller::SleepUntil(uint64_t deadline_ns, std::source_location location) {
-  CheckNotAborting();
-  if (aborting_) return;
-  last_location_ = location;
-  ThreadState& thread = *threads_[current_];
-  const uint32_t me = current_;
-  thread.status = ThreadState::Status::kBlocked;
-  thread.blocked_on = nullptr;
-  thread.blocked_op = "sleep";
-  thread.pending = PendingOp{PendingOp::Kind::kWrite, 0};
-  thread.timed = true;
-  thread.deadline_ns = deadline_ns;
-  thread.spurious = false;
-  const uint32_t pick = PickNext();
-  if (pick == kNoThread) throw IterationAborted{};
-  if (pick != me) SwitchTo(pick);
-  CheckNotAborting();
-  thread.timed = false;
 }
 
 int Controller::WaitersOn(const ObjectBase& object) const {
@@ -575,25 +568,13 @@ void Controller::Join(uint32_t target, std::source_location location) {
                 location);
   }
   threads_[target]->joined = true;
-  SchedulePoint(PendingOp{PendingOp::Kind::kRead, 0}, location);
-  ThreadState& thread = *threads_[current_];
-  const uint32_t me = current_;
+  const PendingOp op{PendingOp::Kind::kRead, 0};
+  SchedulePoint(op, location);
   while (threads_[target]->status != ThreadState::Status::kFinished) {
-    thread.status = ThreadState::Status::kBlocked;
-    thread.blocked_on = nullptr;
-    thread.blocked_op = "join";
-    thread.blocked_at = location;
-    last_blocked_ = me;
-    thread.join_target = target;
-    thread.timed = false;
-    thread.spurious = false;
-    const uint32_t pick = PickNext();
-    if (pick == kNoThread) {
-      if (!aborting_) ReportDeadlock();
-      throw IterationAborted{};
+    if (BlockCurrent(nullptr, target, "join", op, location, std::nullopt, false) ==
+        WakeReason::kAborted) {
+      return;
     }
-    if (pick != me) SwitchTo(pick);
-    CheckNotAborting();
   }
   Record("thread.join", 0, location, target);
 }

@@ -192,6 +192,11 @@ class Controller {
   // Picks the next thread (after the current one blocked, finished or
   // reached a point) and switches to it. Returns false when nothing can run.
   uint32_t PickNext();
+  // Blocks the current thread on `object` (null for sleeps and joins) or
+  // until `join_target` finishes; the common part of Block, SleepUntil, Join.
+  WakeReason BlockCurrent(const ObjectBase* object, uint32_t join_target, const char* op,
+                          PendingOp retry, std::source_location location,
+                          std::optional<uint64_t> deadline_ns, bool spurious);
   void SwitchTo(uint32_t thread);
   void RunLoop();
   // Stores the continuation of the context that just switched to us.
