@@ -4,7 +4,20 @@
 # Idempotent: when everything is present it only checks (well under a second)
 # and exits 0. When something is missing it needs root (it runs apt-get) and
 # says exactly what it would install otherwise.
+#
+#   bash tools/setup.sh                  the build and test dependencies
+#   bash tools/setup.sh --with-chromium  also Debian's chromium (large), which
+#                                        only //tools:lockstep_trace_html_test
+#                                        needs (it renders the HTML timeline)
 set -euo pipefail
+
+WITH_CHROMIUM=0
+for arg in "$@"; do
+  case "$arg" in
+    --with-chromium) WITH_CHROMIUM=1 ;;
+    *) echo "usage: setup.sh [--with-chromium]" >&2; exit 2 ;;
+  esac
+done
 
 PACKAGES=(
   g++ make cmake pkg-config unzip
@@ -16,6 +29,9 @@ PACKAGES=(
   libbenchmark-dev
   relacy-dev
 )
+if ((WITH_CHROMIUM)); then
+  PACKAGES+=(chromium)
+fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -11,6 +11,10 @@ trap 'rm -rf "$scratch"' EXIT
 echo "== bazel test //..."
 bazel test --config=ci //...
 
+echo "== bazel: the HTML timeline in headless Chromium (installs chromium if missing)"
+bash tools/setup.sh --with-chromium
+bazel test --config=ci //tools:lockstep_trace_html_test
+
 echo "== bazel: downstream workspace using @lockstep"
 mkdir -p "$scratch/bazel"
 sed "s|@LOCKSTEP_DIR@|$root|g" testdata/consumers/bazel/WORKSPACE.in > "$scratch/bazel/WORKSPACE"

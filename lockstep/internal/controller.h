@@ -175,7 +175,11 @@ class Controller {
   void Record(const char* op, uint32_t object, std::source_location location,
               std::optional<int64_t> value = std::nullopt, std::string_view detail = {},
               uint32_t woken_thread = kNoThread) {
-    if (trace_ != nullptr) RecordEvent(op, object, location, value, detail, woken_thread);
+    // Nothing is recorded while a failed iteration unwinds (lock guards
+    // releasing, ...): the trace ends at the failure.
+    if (trace_ != nullptr && !aborting_) {
+      RecordEvent(op, object, location, value, detail, woken_thread);
+    }
   }
 
  private:
