@@ -10,32 +10,13 @@
 // order.)
 #include "examples/bank_transfer.h"
 
-#include <mutex>
-
+#include "examples/bank_transfer_scenario.h"
 #include "gtest_ext/lockstep_test.h"
 
 namespace {
 
 TEST_LOCKSTEP(BuggyBankTransfer, OppositeTransfersConserveMoney, .iterations = 500) {
-  examples::Account alice(1, 100);
-  examples::Account bob(2, 100);
-  lockstep::Thread to_bob = lockstep::spawn(
-      [&] { EXPECT_TRUE(examples::BuggyBank::Transfer(alice, bob, 30)); }, "alice-to-bob");
-  lockstep::Thread to_alice = lockstep::spawn(
-      [&] { EXPECT_TRUE(examples::BuggyBank::Transfer(bob, alice, 50)); }, "bob-to-alice");
-  lockstep::Thread auditor = lockstep::spawn(
-      [&] {
-        // Both locks, in account-id order: a consistent snapshot.
-        std::lock_guard<lockstep::Mutex> first(alice.mutex());
-        std::lock_guard<lockstep::Mutex> second(bob.mutex());
-        EXPECT_EQ(alice.balance() + bob.balance(), 200) << "money appeared or vanished";
-      },
-      "auditor");
-  to_bob.join();
-  to_alice.join();
-  auditor.join();
-  EXPECT_EQ(alice.Balance(), 120);
-  EXPECT_EQ(bob.Balance(), 80);
+  examples::OppositeTransfersConserveMoney<examples::BuggyBank>();
 }
 
 }  // namespace

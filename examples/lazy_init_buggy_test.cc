@@ -8,22 +8,13 @@
 // iteration 11 (the 12th schedule).
 #include "examples/lazy_init.h"
 
+#include "examples/lazy_init_scenario.h"
 #include "gtest_ext/lockstep_test.h"
-#include "lockstep/atomic.h"
 
 namespace {
 
 TEST_LOCKSTEP(BuggyLazyInit, EveryThreadSeesInitializedWidget, .iterations = 500) {
-  lockstep::Atomic<int> loads(0, "loads");
-  examples::BuggyLazyWidget widget([&] {
-    loads.fetch_add(1);  // the backend call: a point where others may run
-    return 42;
-  });
-  lockstep::Thread a = lockstep::spawn([&] { EXPECT_EQ(widget.Get().size, 42); }, "user-a");
-  lockstep::Thread b = lockstep::spawn([&] { EXPECT_EQ(widget.Get().size, 42); }, "user-b");
-  a.join();
-  b.join();
-  EXPECT_EQ(loads.load(), 1) << "the widget was loaded more than once";
+  examples::EveryThreadSeesInitializedWidget<examples::BuggyLazyWidget>();
 }
 
 }  // namespace

@@ -30,6 +30,11 @@ if "$binary" --lockstep_replay="/tmp/lockstep-traces/$trace"; then
   exit 1
 fi
 
+echo
+echo "== 4. What happened, as the events the failure depends on (lockstep_trace slice)"
+bazel build //tools:lockstep_trace
+bazel-bin/tools/lockstep_trace slice "/tmp/lockstep-traces/$trace"
+
 cat <<MSG
 
 == Done. What you saw:
@@ -40,5 +45,8 @@ cat <<MSG
      where bazel test collects a test's undeclared outputs).
   3. --lockstep_replay ran the test once, following the recorded decisions,
      and said "reproduced".
+  4. lockstep_trace slice printed only the events the failure depends on:
+     both threads miss "alpha" before either inserts it, so the backend is
+     asked twice. (lockstep_trace export --format=html draws it as a timeline.)
 The fixed cache (examples/cache.h, FixedCache) passes: bazel test //examples:cache_test
 MSG
