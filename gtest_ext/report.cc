@@ -58,11 +58,6 @@ std::string OutputsZip(const std::string& target) {
   return absl::StrCat("bazel-testlogs/", path, "/test.outputs/outputs.zip");
 }
 
-bool SameFailure(const Failure& a, const Failure& b) {
-  return a.kind() == b.kind() && a.location().file() == b.location().file() &&
-         a.location().line() == b.location().line();
-}
-
 }  // namespace
 
 CommandContext CommandContext::FromEnvironment() {

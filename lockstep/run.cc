@@ -34,11 +34,6 @@ Trace TraceHeader(const Options& options, uint64_t iteration, uint64_t seed,
   return trace;
 }
 
-bool SameFailure(const Failure& a, const Failure& b) {
-  return a.kind() == b.kind() && a.location().file() == b.location().file() &&
-         a.location().line() == b.location().line();
-}
-
 // Re-runs the failing iteration following its recorded decisions, this time
 // recording every event, and returns the finished trace. A body that does not
 // fail the same way again is nondeterministic, and the trace says so.

@@ -22,11 +22,6 @@ struct Schedule {
   uint32_t decisions = 0;
 };
 
-bool SameFailure(const std::optional<Failure>& got, const Failure& want) {
-  return got && got->kind() == want.kind() && got->location().file() == want.location().file() &&
-         got->location().line() == want.location().line();
-}
-
 class Shrinker {
  public:
   Shrinker(const std::function<void()>& body, const Trace& trace)
@@ -68,7 +63,9 @@ class Shrinker {
                                                         trace_.iteration_seed(), record);
     if (record != nullptr && outcome.failure) *record->mutable_failure() = *outcome.failure;
     last_possible_preemptions_ = guided.possible_preemptions();
-    if (!SameFailure(outcome.failure, trace_.failure())) return std::nullopt;
+    if (!outcome.failure || !SameFailure(*outcome.failure, trace_.failure())) {
+      return std::nullopt;
+    }
     return Schedule{guided.executed_switches(), guided.executed_choices(), guided.preemptions(),
                     static_cast<uint32_t>(controller_.decisions().size())};
   }

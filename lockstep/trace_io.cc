@@ -521,4 +521,9 @@ std::string_view FailureKindName(Failure::Kind kind) {
   }
 }
 
+bool SameFailure(const Failure& a, const Failure& b) {
+  return a.kind() == b.kind() && a.location().file() == b.location().file() &&
+         a.location().line() == b.location().line();
+}
+
 }  // namespace lockstep

@@ -117,6 +117,10 @@ absl::StatusOr<Trace> TraceFromText(std::string_view text);
 // and "unknown" for values outside the enum.
 std::string_view FailureKindName(Failure::Kind kind);
 
+// Whether two failures count as the same bug: same kind and same source
+// location (file and line). Replay verdicts and shrinking use it.
+bool SameFailure(const Failure& a, const Failure& b);
+
 }  // namespace lockstep
 
 #endif  // LOCKSTEP_TRACE_IO_H_

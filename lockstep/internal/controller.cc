@@ -13,7 +13,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "lockstep/failure.h"
-#include "lockstep/internal/prng.h"
 
 namespace lockstep::internal {
 namespace ctx = boost::context;
