@@ -31,6 +31,7 @@
 #undef _FORTIFY_SOURCE
 
 #include <benchmark/benchmark.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdint>
@@ -42,8 +43,6 @@
 #include <streambuf>
 #include <string>
 #include <vector>
-
-#include <unistd.h>
 
 #include "lockstep/atomic.h"
 #include "lockstep/mutex.h"
@@ -240,8 +239,8 @@ class RateCollector : public benchmark::ConsoleReporter {
         const double steps_per_second = steps->second.value;
         run.counters.erase(steps);
         // Inverting a stddev or a cv means nothing: those just lose it.
-        const bool invertible = run.run_type == Run::RT_Iteration ||
-                                run.aggregate_name == "mean" || run.aggregate_name == "median";
+        const bool invertible = run.run_type == Run::RT_Iteration || run.aggregate_name == "mean" ||
+                                run.aggregate_name == "median";
         if (invertible && steps_per_second > 0) run.counters["ns/step"] = 1e9 / steps_per_second;
       }
       if (run.error_occurred) continue;

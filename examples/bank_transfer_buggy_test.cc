@@ -9,7 +9,6 @@
 // the two transfers; either way bob-to-alice takes the locks against the id
 // order.)
 #include "examples/bank_transfer.h"
-
 #include "examples/bank_transfer_scenario.h"
 #include "gtest_ext/lockstep_test.h"
 

@@ -7,7 +7,6 @@
 // waits to join them. At seed 1 the default strategy (PCT, d=3) finds it at
 // iteration 7 (the 8th schedule), so the test keeps the default strategy.
 #include "examples/bounded_queue.h"
-
 #include "examples/bounded_queue_scenario.h"
 #include "gtest_ext/lockstep_test.h"
 

@@ -2,7 +2,6 @@
 // miss at once. Lockstep finds the interleaving; this test is expected to
 // FAIL (it is not part of the default test run; see examples/BUILD.bazel).
 #include "examples/cache.h"
-
 #include "examples/cache_scenario.h"
 #include "gtest_ext/lockstep_test.h"
 

@@ -7,7 +7,6 @@
 // loading. At seed 1 with the default strategy (PCT, d=3) it is found at
 // iteration 11 (the 12th schedule).
 #include "examples/lazy_init.h"
-
 #include "examples/lazy_init_scenario.h"
 #include "gtest_ext/lockstep_test.h"
 

@@ -60,9 +60,8 @@ class LookupServer {
 
 class BuggyLookupClient {
  public:
-  BuggyLookupClient(lockstep::Mailbox<LookupRequest>& server,
-                    lockstep::Mailbox<LookupReply>& inbox, lockstep::VirtualClock::duration timeout,
-                    int max_attempts)
+  BuggyLookupClient(lockstep::Mailbox<LookupRequest>& server, lockstep::Mailbox<LookupReply>& inbox,
+                    lockstep::VirtualClock::duration timeout, int max_attempts)
       : server_(server), inbox_(inbox), timeout_(timeout), max_attempts_(max_attempts) {}
 
   // The value of `key`, or nullopt when every attempt timed out.
@@ -87,9 +86,8 @@ class BuggyLookupClient {
 
 class FixedLookupClient {
  public:
-  FixedLookupClient(lockstep::Mailbox<LookupRequest>& server,
-                    lockstep::Mailbox<LookupReply>& inbox, lockstep::VirtualClock::duration timeout,
-                    int max_attempts)
+  FixedLookupClient(lockstep::Mailbox<LookupRequest>& server, lockstep::Mailbox<LookupReply>& inbox,
+                    lockstep::VirtualClock::duration timeout, int max_attempts)
       : server_(server), inbox_(inbox), timeout_(timeout), max_attempts_(max_attempts) {}
 
   // The value of `key`, or nullopt when every attempt timed out.

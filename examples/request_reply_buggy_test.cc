@@ -8,7 +8,6 @@
 // the default strategy (PCT, d=3) it is found at iteration 2 (the 3rd
 // schedule).
 #include "examples/request_reply.h"
-
 #include "examples/request_reply_scenario.h"
 #include "gtest_ext/lockstep_test.h"
 

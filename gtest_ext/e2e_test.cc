@@ -118,14 +118,16 @@ class E2eTest : public testing::Test {
   std::vector<fs::path> Traces() const {
     std::vector<fs::path> traces;
     if (!fs::exists(dir_ / "traces")) return traces;
-    for (const auto& entry : fs::directory_iterator(dir_ / "traces")) traces.push_back(entry.path());
+    for (const auto& entry : fs::directory_iterator(dir_ / "traces"))
+      traces.push_back(entry.path());
     return traces;
   }
 
   // Runs a buggy example with its trace dir and XML report in dir_.
   Outcome RunBuggy(const BuggyExample& example) {
-    return RunCommand(Binary(example.binary) + " --lockstep_trace_dir=" + (dir_ / "traces").string() +
-               " --gtest_output=xml:" + (dir_ / "report.xml").string());
+    return RunCommand(Binary(example.binary) +
+                      " --lockstep_trace_dir=" + (dir_ / "traces").string() +
+                      " --gtest_output=xml:" + (dir_ / "report.xml").string());
   }
 
   fs::path dir_;
@@ -144,7 +146,8 @@ TEST_F(E2eTest, BuggyExamplesFailWithReportTraceAndXmlProperties) {
 
     const std::vector<fs::path> traces = Traces();
     ASSERT_EQ(traces.size(), 1u);
-    EXPECT_THAT(traces[0].filename().string(), HasSubstr(std::string(example.test) + ".seed-1.iter-"));
+    EXPECT_THAT(traces[0].filename().string(),
+                HasSubstr(std::string(example.test) + ".seed-1.iter-"));
     EXPECT_EQ(traces[0].extension(), ".lockstep");
     absl::StatusOr<Trace> trace = ReadTraceFile(traces[0].string());
     ASSERT_TRUE(trace.ok()) << trace.status();
@@ -199,7 +202,8 @@ TEST_F(E2eTest, ShrinkWritesAShrunkTraceThatReproduces) {
   absl::StatusOr<Trace> trace = ReadTraceFile(shrunk[0].string());
   ASSERT_TRUE(trace.ok()) << trace.status();
   EXPECT_EQ(trace->shrink().preemptions_after(), 1u);
-  Outcome replayed = RunCommand(Binary(example.binary) + " --lockstep_replay=" + shrunk[0].string());
+  Outcome replayed =
+      RunCommand(Binary(example.binary) + " --lockstep_replay=" + shrunk[0].string());
   EXPECT_EQ(replayed.exit_code, 1) << replayed.output;
   EXPECT_THAT(replayed.output, HasSubstr("reproduced: "));
 }
@@ -269,7 +273,7 @@ TEST_F(E2eTest, ForeignTraceAndExcludingFilterAreRefused) {
   EXPECT_THAT(outcome.output, HasSubstr("does not contain"));
 
   Outcome filtered = RunCommand(Binary(example.binary) + " --gtest_filter=Nothing.Here" +
-                         " --lockstep_replay=" + Traces().at(0).string());
+                                " --lockstep_replay=" + Traces().at(0).string());
   EXPECT_EQ(filtered.exit_code, 1);
   EXPECT_THAT(filtered.output, HasSubstr("--gtest_filter=Nothing.Here excludes it"));
 }
@@ -304,7 +308,8 @@ TEST_F(E2eTest, BadFlagsAndEnvironmentStopTheBinaryBeforeAnyTest) {
 
 TEST_F(E2eTest, EnvironmentAndFlagsConfigureTheRun) {
   const std::string binary = Binary(kFixed[0]);
-  Outcome from_env = RunCommand(binary, "LOCKSTEP_ITERATIONS=7 LOCKSTEP_STRATEGY=random LOCKSTEP_SEED=9");
+  Outcome from_env =
+      RunCommand(binary, "LOCKSTEP_ITERATIONS=7 LOCKSTEP_STRATEGY=random LOCKSTEP_SEED=9");
   EXPECT_EQ(from_env.exit_code, 0) << from_env.output;
   EXPECT_THAT(from_env.output, HasSubstr("lockstep: 7 schedules (random, seed 9)"));
   // The flag wins over the environment.
@@ -327,9 +332,9 @@ TEST_F(E2eTest, UnderBazelTestTheTraceGoesToUndeclaredOutputs) {
   const BuggyExample& example = kBuggy[0];
   const fs::path outputs = dir_ / "outputs";
   fs::create_directories(outputs);
-  Outcome outcome = RunCommand(Binary(example.binary),
-                        "TEST_UNDECLARED_OUTPUTS_DIR=" + outputs.string() +
-                            " TEST_TARGET=//examples:" + example.binary);
+  Outcome outcome =
+      RunCommand(Binary(example.binary), "TEST_UNDECLARED_OUTPUTS_DIR=" + outputs.string() +
+                                             " TEST_TARGET=//examples:" + example.binary);
   EXPECT_EQ(outcome.exit_code, 1) << outcome.output;
   int files = 0;
   for (const auto& entry : fs::directory_iterator(outputs)) {
@@ -337,9 +342,8 @@ TEST_F(E2eTest, UnderBazelTestTheTraceGoesToUndeclaredOutputs) {
     ++files;
   }
   EXPECT_EQ(files, 1);
-  EXPECT_THAT(outcome.output,
-              HasSubstr("in bazel-testlogs/examples/" + std::string(example.binary) +
-                        "/test.outputs/outputs.zip"));
+  EXPECT_THAT(outcome.output, HasSubstr("in bazel-testlogs/examples/" +
+                                        std::string(example.binary) + "/test.outputs/outputs.zip"));
   EXPECT_THAT(outcome.output, HasSubstr("bazel test //examples:" + std::string(example.binary) +
                                         " --test_filter=" + example.test));
 }

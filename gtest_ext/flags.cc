@@ -51,10 +51,10 @@ namespace lockstep::gtest_internal {
 namespace {
 
 constexpr const char* kFlagNames[] = {
-    "lockstep_seed",        "lockstep_iterations",       "lockstep_strategy",
-    "lockstep_pct_depth",   "lockstep_fair_prefix",      "lockstep_spurious_wakeups",
-    "lockstep_max_steps",   "lockstep_time_budget",      "lockstep_replay",
-    "lockstep_trace_dir",   "lockstep_shrink",
+    "lockstep_seed",      "lockstep_iterations",  "lockstep_strategy",
+    "lockstep_pct_depth", "lockstep_fair_prefix", "lockstep_spurious_wakeups",
+    "lockstep_max_steps", "lockstep_time_budget", "lockstep_replay",
+    "lockstep_trace_dir", "lockstep_shrink",
 };
 
 struct ReplayState {
@@ -175,9 +175,9 @@ absl::Status ReplayTraceStatus() {
     if (path.empty()) return;
     absl::StatusOr<Trace> trace = ReadTraceFile(path);
     if (!trace.ok()) {
-      state.status = absl::Status(
-          trace.status().code(),
-          absl::StrCat(FlagSource("lockstep_replay"), ": ", trace.status().message()));
+      state.status =
+          absl::Status(trace.status().code(),
+                       absl::StrCat(FlagSource("lockstep_replay"), ": ", trace.status().message()));
       return;
     }
     state.trace = std::move(*trace);

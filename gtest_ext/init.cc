@@ -87,10 +87,12 @@ void InitGoogleTest(int* argc, char** argv) {
   for (int i = 0; i < *argc; ++i) argv[i] = positional[i];
   argv[*argc] = nullptr;
 
-  for (absl::Status status : {gtest_internal::ApplyEnvironment(), gtest_internal::ValidateFlags()}) {
+  for (absl::Status status :
+       {gtest_internal::ApplyEnvironment(), gtest_internal::ValidateFlags()}) {
     if (!status.ok()) gtest_internal::Die(std::string(status.message()));
   }
-  if (const Trace* trace = gtest_internal::ReplayTrace()) gtest_internal::SelectReplayedTest(*trace);
+  if (const Trace* trace = gtest_internal::ReplayTrace())
+    gtest_internal::SelectReplayedTest(*trace);
 }
 
 }  // namespace lockstep

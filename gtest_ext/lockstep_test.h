@@ -69,47 +69,45 @@ void RunFixtureIteration() {
 
 }  // namespace lockstep::gtest_internal
 
-#define LOCKSTEP_INTERNAL_NAME_(suite, name, what) \
-  LockstepInternal_##suite##_##name##_##what
+#define LOCKSTEP_INTERNAL_NAME_(suite, name, what) LockstepInternal_##suite##_##name##_##what
 
-#define TEST_LOCKSTEP(suite, name, ...)                                          \
-  static void LOCKSTEP_INTERNAL_NAME_(suite, name, Body)();                      \
-  TEST(suite, name) {                                                            \
-    ::lockstep::gtest_internal::RunLockstepTest(::lockstep::Options{__VA_ARGS__}, \
+#define TEST_LOCKSTEP(suite, name, ...)                                                       \
+  static void LOCKSTEP_INTERNAL_NAME_(suite, name, Body)();                                   \
+  TEST(suite, name) {                                                                         \
+    ::lockstep::gtest_internal::RunLockstepTest(::lockstep::Options{__VA_ARGS__},             \
                                                 &LOCKSTEP_INTERNAL_NAME_(suite, name, Body)); \
-  }                                                                              \
+  }                                                                                           \
   static void LOCKSTEP_INTERNAL_NAME_(suite, name, Body)()
 
 // The registered test derives from the fixture (so it shares the suite with
 // TEST_F tests of the same fixture) but does no SetUp/TearDown of its own:
 // those run around every iteration, on a fresh fixture.
-#define TEST_LOCKSTEP_F(fixture, name, ...)                                       \
-  class LOCKSTEP_INTERNAL_NAME_(fixture, name, Iteration) : public fixture {       \
-   public:                                                                        \
-    void LockstepSetUp() { this->SetUp(); }                                       \
-    void LockstepTearDown() { this->TearDown(); }                                 \
-    void LockstepBody();                                                          \
-                                                                                  \
-   private:                                                                       \
-    void TestBody() override {}                                                   \
-  };                                                                              \
-  class LOCKSTEP_INTERNAL_NAME_(fixture, name, Test) : public fixture {            \
-   public:                                                                        \
-    void SetUp() override {}                                                      \
-    void TearDown() override {}                                                   \
-    void TestBody() override {                                                    \
-      ::lockstep::gtest_internal::RunLockstepTest(                                \
-          ::lockstep::Options{__VA_ARGS__},                                       \
-          &::lockstep::gtest_internal::RunFixtureIteration<                       \
-              LOCKSTEP_INTERNAL_NAME_(fixture, name, Iteration)>);                 \
-    }                                                                             \
-  };                                                                              \
-  [[maybe_unused]] static ::testing::TestInfo* const LOCKSTEP_INTERNAL_NAME_(     \
-      fixture, name, Registered) =                                                \
-      ::testing::RegisterTest(#fixture, #name, nullptr, nullptr, __FILE__, __LINE__, \
-                              []() -> fixture* {                                  \
-                                return new LOCKSTEP_INTERNAL_NAME_(fixture, name, Test)(); \
-                              });                                                 \
+#define TEST_LOCKSTEP_F(fixture, name, ...)                                                       \
+  class LOCKSTEP_INTERNAL_NAME_(fixture, name, Iteration) : public fixture {                      \
+   public:                                                                                        \
+    void LockstepSetUp() { this->SetUp(); }                                                       \
+    void LockstepTearDown() { this->TearDown(); }                                                 \
+    void LockstepBody();                                                                          \
+                                                                                                  \
+   private:                                                                                       \
+    void TestBody() override {}                                                                   \
+  };                                                                                              \
+  class LOCKSTEP_INTERNAL_NAME_(fixture, name, Test) : public fixture {                           \
+   public:                                                                                        \
+    void SetUp() override {}                                                                      \
+    void TearDown() override {}                                                                   \
+    void TestBody() override {                                                                    \
+      ::lockstep::gtest_internal::RunLockstepTest(                                                \
+          ::lockstep::Options{__VA_ARGS__},                                                       \
+          &::lockstep::gtest_internal::RunFixtureIteration<LOCKSTEP_INTERNAL_NAME_(fixture, name, \
+                                                                                   Iteration)>);  \
+    }                                                                                             \
+  };                                                                                              \
+  [[maybe_unused]] static ::testing::TestInfo* const LOCKSTEP_INTERNAL_NAME_(fixture, name,       \
+                                                                             Registered) =        \
+      ::testing::RegisterTest(                                                                    \
+          #fixture, #name, nullptr, nullptr, __FILE__, __LINE__,                                  \
+          []() -> fixture* { return new LOCKSTEP_INTERNAL_NAME_(fixture, name, Test)(); });       \
   void LOCKSTEP_INTERNAL_NAME_(fixture, name, Iteration)::LockstepBody()
 
 #endif  // GTEST_EXT_LOCKSTEP_TEST_H_

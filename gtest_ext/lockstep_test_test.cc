@@ -84,10 +84,12 @@ void LostUpdateBody() {
 
 int g_failing_expectations = 0;
 void AssertInThreadBody() {
-  lockstep::Thread t = lockstep::spawn([] {
-    ++g_failing_expectations;
-    ASSERT_EQ(1, 2) << "inside a logical thread";
-  }, "asserter");
+  lockstep::Thread t = lockstep::spawn(
+      [] {
+        ++g_failing_expectations;
+        ASSERT_EQ(1, 2) << "inside a logical thread";
+      },
+      "asserter");
   t.join();
 }
 
@@ -105,10 +107,9 @@ class ReportToGoogleTest : public testing::Test {
 };
 
 TEST_F(ReportToGoogleTest, FailingScheduleIsReportedOnceWithItsTrace) {
-  EXPECT_NONFATAL_FAILURE(
-      lockstep::gtest_internal::RunLockstepTest(lockstep::Options{.iterations = 200},
-                                                &LostUpdateBody),
-      "lockstep found a failing schedule");
+  EXPECT_NONFATAL_FAILURE(lockstep::gtest_internal::RunLockstepTest(
+                              lockstep::Options{.iterations = 200}, &LostUpdateBody),
+                          "lockstep found a failing schedule");
   ASSERT_TRUE(std::filesystem::exists(dir_));
   int traces = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir_)) {

@@ -96,7 +96,8 @@ std::string SummaryLine(const Options& options, const RunResult& result) {
   config.set_fair_prefix(options.fair_prefix);
   config.set_max_pct_depth(options.pct_depth);
   std::string label = StrategyLabel(config);
-  if (options.strategy == StrategyKind::kIdPct) label = absl::StrCat("idpct d<=", options.pct_depth);
+  if (options.strategy == StrategyKind::kIdPct)
+    label = absl::StrCat("idpct d<=", options.pct_depth);
   return absl::StrFormat("lockstep: %d schedules (%s, seed %d), %d distinct, 0 failures, %.2f s",
                          result.iterations, label, options.seed, result.distinct_schedules,
                          std::chrono::duration<double>(result.elapsed).count());
@@ -108,8 +109,7 @@ std::string FailureReport(const Options& options, const RunResult& result,
   const Trace& trace = *result.trace;
   const std::string test = absl::StrCat(options.test_suite, ".", options.test_name);
   std::string report = absl::StrCat(
-      "lockstep found a failing schedule\n",
-      "  failure:   ", FailureHeadline(trace), "\n",
+      "lockstep found a failing schedule\n", "  failure:   ", FailureHeadline(trace), "\n",
       "             ", Indent(trace.failure().message(), "             "), "\n",
       "  strategy:  ", StrategyLabel(trace.strategy()),
       trace.strategy().spurious_wakeups() ? ", spurious wake-ups on" : "", "\n",
@@ -118,8 +118,8 @@ std::string FailureReport(const Options& options, const RunResult& result,
       "  explored:  ", result.iterations, " schedules (", result.distinct_schedules,
       " distinct) in ",
       absl::StrFormat("%.2f s", std::chrono::duration<double>(result.elapsed).count()), "\n");
-  const std::string target = context.bazel_target.empty() ? "//<package>:<test target>"
-                                                          : context.bazel_target;
+  const std::string target =
+      context.bazel_target.empty() ? "//<package>:<test target>" : context.bazel_target;
   const std::string file = trace_path.substr(trace_path.find_last_of('/') + 1);
   if (written.ok() && context.under_bazel_test) {
     // The sandbox path is gone when the test ends; bazel zips the outputs.
@@ -149,11 +149,10 @@ std::string FailureReport(const Options& options, const RunResult& result,
   }
   std::vector<std::string> test_args;
   for (const std::string& flag : flags) test_args.push_back("--test_arg=" + flag);
-  absl::StrAppend(&report, "  run this schedule again (flags only):\n",
-                  "    ", ShellQuote(context.binary), " --gtest_filter=", ShellQuote(test), " ",
-                  absl::StrJoin(flags, " "), "\n",
-                  "    bazel test ", target, " --test_filter=", ShellQuote(test), " ",
-                  absl::StrJoin(test_args, " "), "\n");
+  absl::StrAppend(&report, "  run this schedule again (flags only):\n", "    ",
+                  ShellQuote(context.binary), " --gtest_filter=", ShellQuote(test), " ",
+                  absl::StrJoin(flags, " "), "\n", "    bazel test ", target,
+                  " --test_filter=", ShellQuote(test), " ", absl::StrJoin(test_args, " "), "\n");
   if (written.ok()) {
     std::string replay_path = trace_path;
     std::string unzip;
@@ -162,11 +161,10 @@ std::string FailureReport(const Options& options, const RunResult& result,
       unzip = absl::StrCat("    unzip -o ", OutputsZip(target), " ", ShellQuote(file),
                            " -d /tmp/lockstep-traces   # first, then:\n");
     }
-    absl::StrAppend(&report, "  replay the trace file:\n", unzip,
-                    "    ", ShellQuote(context.binary), " --lockstep_replay=",
-                    ShellQuote(replay_path), "\n",
-                    "    bazel test ", target, " --test_arg=--lockstep_replay=",
-                    ShellQuote(replay_path), "\n");
+    absl::StrAppend(&report, "  replay the trace file:\n", unzip, "    ",
+                    ShellQuote(context.binary), " --lockstep_replay=", ShellQuote(replay_path),
+                    "\n", "    bazel test ", target,
+                    " --test_arg=--lockstep_replay=", ShellQuote(replay_path), "\n");
   }
   return report;
 }
@@ -175,10 +173,11 @@ void ReportReplay(const std::string& path, const Trace& recorded, const Trace& r
   const std::string prefix = absl::StrCat("lockstep replay of ", path, ": ");
   const Failure& was = recorded.failure();
   if (!replayed.has_failure()) {
-    std::printf("%sdid not reproduce: the recorded %s at %s did not happen; the schedule ran "
-                "to completion (%d decisions)\n",
-                prefix.c_str(), std::string(FailureKindName(was.kind())).c_str(),
-                Where(was.location()).c_str(), replayed.decisions_size());
+    std::printf(
+        "%sdid not reproduce: the recorded %s at %s did not happen; the schedule ran "
+        "to completion (%d decisions)\n",
+        prefix.c_str(), std::string(FailureKindName(was.kind())).c_str(),
+        Where(was.location()).c_str(), replayed.decisions_size());
     return;
   }
   const Failure& now = replayed.failure();

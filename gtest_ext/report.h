@@ -15,7 +15,7 @@ namespace lockstep::gtest_internal {
 
 // How the test binary was started, for the printed commands.
 struct CommandContext {
-  std::string binary{};      // the test binary, as the user can run it
+  std::string binary{};        // the test binary, as the user can run it
   std::string bazel_target{};  // e.g. //examples:bank_test; empty if unknown
   bool under_bazel_test = false;
 

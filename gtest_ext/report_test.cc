@@ -70,9 +70,10 @@ Options TestOptions() {
 
 TEST(FailureReportTest, NamesEverythingAndPrintsBothCommandForms) {
   CommandContext context{.binary = "/path/to/bank test", .bazel_target = "//bank:test"};
-  const std::string report = FailureReport(TestOptions(), FailedResult(), "/traces/t.lockstep",
-                                           absl::OkStatus(), context);
-  EXPECT_THAT(report, HasSubstr("failure:   deadlock at step 23 in thread 0 'main', at bank.cc:41"));
+  const std::string report =
+      FailureReport(TestOptions(), FailedResult(), "/traces/t.lockstep", absl::OkStatus(), context);
+  EXPECT_THAT(report,
+              HasSubstr("failure:   deadlock at step 23 in thread 0 'main', at bank.cc:41"));
   EXPECT_THAT(report, HasSubstr("\n               thread 0 'main': join"));
   EXPECT_THAT(report, HasSubstr("strategy:  pct d=3"));
   EXPECT_THAT(report, HasSubstr("base seed 5, iteration 17 (iteration seed 0x0000000000000abc)"));
@@ -81,20 +82,25 @@ TEST(FailureReportTest, NamesEverythingAndPrintsBothCommandForms) {
   EXPECT_THAT(report, HasSubstr("'/path/to/bank test' --gtest_filter=Bank.Transfer "
                                 "--lockstep_seed=5 --lockstep_iterations=18 "
                                 "--lockstep_strategy=pct --lockstep_pct_depth=3"));
-  EXPECT_THAT(report, HasSubstr("bazel test //bank:test --test_filter=Bank.Transfer "
-                                "--test_arg=--lockstep_seed=5 --test_arg=--lockstep_iterations=18"));
+  EXPECT_THAT(report,
+              HasSubstr("bazel test //bank:test --test_filter=Bank.Transfer "
+                        "--test_arg=--lockstep_seed=5 --test_arg=--lockstep_iterations=18"));
   EXPECT_THAT(report, HasSubstr("'/path/to/bank test' --lockstep_replay=/traces/t.lockstep"));
-  EXPECT_THAT(report, HasSubstr("bazel test //bank:test --test_arg=--lockstep_replay=/traces/t.lockstep"));
+  EXPECT_THAT(report,
+              HasSubstr("bazel test //bank:test --test_arg=--lockstep_replay=/traces/t.lockstep"));
   EXPECT_THAT(report, Not(HasSubstr("unzip")));
 }
 
 TEST(FailureReportTest, UnderBazelTestPointsIntoOutputsZip) {
-  CommandContext context{.binary = "bazel-bin/bank/test", .bazel_target = "//bank:test",
-                         .under_bazel_test = true};
+  CommandContext context{
+      .binary = "bazel-bin/bank/test", .bazel_target = "//bank:test", .under_bazel_test = true};
   const std::string report = FailureReport(TestOptions(), FailedResult(), "/sandbox/x/t.lockstep",
                                            absl::OkStatus(), context);
-  EXPECT_THAT(report, HasSubstr("trace:     t.lockstep in bazel-testlogs/bank/test/test.outputs/outputs.zip"));
-  EXPECT_THAT(report, HasSubstr("unzip -o bazel-testlogs/bank/test/test.outputs/outputs.zip t.lockstep -d /tmp/lockstep-traces"));
+  EXPECT_THAT(
+      report,
+      HasSubstr("trace:     t.lockstep in bazel-testlogs/bank/test/test.outputs/outputs.zip"));
+  EXPECT_THAT(report, HasSubstr("unzip -o bazel-testlogs/bank/test/test.outputs/outputs.zip "
+                                "t.lockstep -d /tmp/lockstep-traces"));
   EXPECT_THAT(report, HasSubstr("--lockstep_replay=/tmp/lockstep-traces/t.lockstep"));
   EXPECT_THAT(report, Not(HasSubstr("/sandbox/")));
 }

@@ -34,13 +34,11 @@ struct OutsideResults {
 // Without this, every explored failing iteration would fail the test again.
 class FailureForwarder : private OutsideResults, public testing::ScopedFakeTestPartResultReporter {
  public:
-  FailureForwarder()
-      : ScopedFakeTestPartResultReporter(INTERCEPT_ONLY_CURRENT_THREAD, &results) {}
+  FailureForwarder() : ScopedFakeTestPartResultReporter(INTERCEPT_ONLY_CURRENT_THREAD, &results) {}
 
   void ReportTestPartResult(const testing::TestPartResult& result) override {
     if (result.failed() && InRun()) {
-      ReportFailure(Failure::ASSERTION, result.message(), result.file_name(),
-                    result.line_number());
+      ReportFailure(Failure::ASSERTION, result.message(), result.file_name(), result.line_number());
       return;  // only when already unwinding
     }
     ScopedFakeTestPartResultReporter::ReportTestPartResult(result);
@@ -77,8 +75,8 @@ std::filesystem::path TraceDirectory() {
 // "dir/x.lockstep" -> "dir/x.shrunk.lockstep".
 std::string ShrunkPath(const std::string& path) {
   const std::string suffix = ".lockstep";
-  const bool has_suffix =
-      path.size() >= suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
+  const bool has_suffix = path.size() >= suffix.size() &&
+                          path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
   return (has_suffix ? path.substr(0, path.size() - suffix.size()) : path) + ".shrunk.lockstep";
 }
 
@@ -87,14 +85,13 @@ std::string SaveShrunk(const absl::StatusOr<ShrinkResult>& shrunk, const std::st
   if (!shrunk.ok()) return absl::StrCat("  shrink:    failed: ", shrunk.status().message(), "\n");
   const std::string shrunk_path = ShrunkPath(path);
   const absl::Status written = WriteTraceFile(shrunk->trace, shrunk_path);
-  return absl::StrCat("  shrunk:    ", shrunk->preemptions_before, " -> ",
-                      shrunk->preemptions_after, " preemptions, ", shrunk->decisions_before,
-                      " -> ", shrunk->decisions_after, " decisions (", shrunk->runs,
-                      " runs), same failure\n",
-                      written.ok() ? absl::StrCat("             ", shrunk_path,
-                                                  " (replay it with --lockstep_replay)\n")
-                                   : absl::StrCat("             NOT WRITTEN: ", written.message(),
-                                                  "\n"));
+  return absl::StrCat(
+      "  shrunk:    ", shrunk->preemptions_before, " -> ", shrunk->preemptions_after,
+      " preemptions, ", shrunk->decisions_before, " -> ", shrunk->decisions_after, " decisions (",
+      shrunk->runs, " runs), same failure\n",
+      written.ok()
+          ? absl::StrCat("             ", shrunk_path, " (replay it with --lockstep_replay)\n")
+          : absl::StrCat("             NOT WRITTEN: ", written.message(), "\n"));
 }
 
 }  // namespace
@@ -147,10 +144,9 @@ void RunLockstepTest(const Options& per_test, const std::function<void()>& itera
 
   const Trace& trace = *result.trace;
   const std::filesystem::path path =
-      TraceDirectory() / absl::StrCat(SafeFileName(absl::StrCat(options.test_suite, ".",
-                                                                 options.test_name)),
-                                      ".seed-", options.seed, ".iter-", trace.iteration(),
-                                      ".lockstep");
+      TraceDirectory() /
+      absl::StrCat(SafeFileName(absl::StrCat(options.test_suite, ".", options.test_name)), ".seed-",
+                   options.seed, ".iter-", trace.iteration(), ".lockstep");
   std::error_code error;
   std::filesystem::path absolute = std::filesystem::absolute(path, error);
   if (error) absolute = path;
@@ -161,9 +157,9 @@ void RunLockstepTest(const Options& per_test, const std::function<void()>& itera
   testing::Test::RecordProperty("lockstep_strategy", StrategyLabel(trace.strategy()));
 
   const SourceLocation& where = trace.failure().location();
-  const std::string report =
-      FailureReport(options, result, absolute.string(), written, CommandContext::FromEnvironment()) +
-      (shrunk ? SaveShrunk(*shrunk, absolute.string()) : "");
+  const std::string report = FailureReport(options, result, absolute.string(), written,
+                                           CommandContext::FromEnvironment()) +
+                             (shrunk ? SaveShrunk(*shrunk, absolute.string()) : "");
   if (!where.file().empty()) {
     ADD_FAILURE_AT(where.file().c_str(), static_cast<int>(where.line())) << report;
   } else {

@@ -3,8 +3,8 @@
 #define LOCKSTEP_ATOMIC_H_
 
 #include <concepts>
-#include <cstring>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <source_location>
 #include <string_view>
@@ -69,30 +69,25 @@ class Atomic : public internal::ObjectBase {
     return compare_exchange_strong(expected, desired, location);
   }
 
-  T fetch_add(T arg, Location location = Location::current())
-    requires std::integral<T>
-  {
-    return Rmw("atomic.fetch_add", [arg](T v) { return static_cast<T>(v + arg); }, location);
+  T fetch_add(T arg, Location location = Location::current()) requires std::integral<T> {
+    return Rmw(
+        "atomic.fetch_add", [arg](T v) { return static_cast<T>(v + arg); }, location);
   }
-  T fetch_sub(T arg, Location location = Location::current())
-    requires std::integral<T>
-  {
-    return Rmw("atomic.fetch_sub", [arg](T v) { return static_cast<T>(v - arg); }, location);
+  T fetch_sub(T arg, Location location = Location::current()) requires std::integral<T> {
+    return Rmw(
+        "atomic.fetch_sub", [arg](T v) { return static_cast<T>(v - arg); }, location);
   }
-  T fetch_and(T arg, Location location = Location::current())
-    requires std::integral<T>
-  {
-    return Rmw("atomic.fetch_and", [arg](T v) { return static_cast<T>(v & arg); }, location);
+  T fetch_and(T arg, Location location = Location::current()) requires std::integral<T> {
+    return Rmw(
+        "atomic.fetch_and", [arg](T v) { return static_cast<T>(v & arg); }, location);
   }
-  T fetch_or(T arg, Location location = Location::current())
-    requires std::integral<T>
-  {
-    return Rmw("atomic.fetch_or", [arg](T v) { return static_cast<T>(v | arg); }, location);
+  T fetch_or(T arg, Location location = Location::current()) requires std::integral<T> {
+    return Rmw(
+        "atomic.fetch_or", [arg](T v) { return static_cast<T>(v | arg); }, location);
   }
-  T fetch_xor(T arg, Location location = Location::current())
-    requires std::integral<T>
-  {
-    return Rmw("atomic.fetch_xor", [arg](T v) { return static_cast<T>(v ^ arg); }, location);
+  T fetch_xor(T arg, Location location = Location::current()) requires std::integral<T> {
+    return Rmw(
+        "atomic.fetch_xor", [arg](T v) { return static_cast<T>(v ^ arg); }, location);
   }
 
   // Convenience operators, as on std::atomic.
@@ -101,36 +96,12 @@ class Atomic : public internal::ObjectBase {
     store(value);
     return *this;
   }
-  T operator++()
-    requires std::integral<T>
-  {
-    return static_cast<T>(fetch_add(1) + 1);
-  }
-  T operator++(int)
-    requires std::integral<T>
-  {
-    return fetch_add(1);
-  }
-  T operator--()
-    requires std::integral<T>
-  {
-    return static_cast<T>(fetch_sub(1) - 1);
-  }
-  T operator--(int)
-    requires std::integral<T>
-  {
-    return fetch_sub(1);
-  }
-  T operator+=(T arg)
-    requires std::integral<T>
-  {
-    return static_cast<T>(fetch_add(arg) + arg);
-  }
-  T operator-=(T arg)
-    requires std::integral<T>
-  {
-    return static_cast<T>(fetch_sub(arg) - arg);
-  }
+  T operator++() requires std::integral<T> { return static_cast<T>(fetch_add(1) + 1); }
+  T operator++(int) requires std::integral<T> { return fetch_add(1); }
+  T operator--() requires std::integral<T> { return static_cast<T>(fetch_sub(1) - 1); }
+  T operator--(int) requires std::integral<T> { return fetch_sub(1); }
+  T operator+=(T arg) requires std::integral<T> { return static_cast<T>(fetch_add(arg) + arg); }
+  T operator-=(T arg) requires std::integral<T> { return static_cast<T>(fetch_sub(arg) - arg); }
 
  private:
   static bool Equal(const T& a, const T& b) {

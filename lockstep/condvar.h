@@ -35,8 +35,7 @@ class CondVar : public internal::ObjectBase {
 
   // Waits at most `timeout` of virtual time.
   template <typename Rep, typename Period>
-  std::cv_status wait_for(std::unique_lock<Mutex>& lock,
-                          std::chrono::duration<Rep, Period> timeout,
+  std::cv_status wait_for(std::unique_lock<Mutex>& lock, std::chrono::duration<Rep, Period> timeout,
                           std::source_location location = std::source_location::current()) {
     return WaitUntil(lock, now() + std::chrono::ceil<VirtualClock::duration>(timeout), location);
   }

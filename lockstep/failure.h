@@ -44,12 +44,12 @@ void RecordFailure(Failure::Kind kind, std::string_view message, const char* fil
 
 // Fails the current iteration with an ASSERTION failure when `condition` is
 // false. Usable in any logical thread; outside a run it aborts.
-#define LOCKSTEP_CHECK(condition)                                              \
-  do {                                                                         \
-    if (!(condition)) {                                                        \
-      ::lockstep::ReportFailure(::lockstep::Failure::ASSERTION,                \
-                                "LOCKSTEP_CHECK(" #condition ") failed");      \
-    }                                                                          \
+#define LOCKSTEP_CHECK(condition)                                         \
+  do {                                                                    \
+    if (!(condition)) {                                                   \
+      ::lockstep::ReportFailure(::lockstep::Failure::ASSERTION,           \
+                                "LOCKSTEP_CHECK(" #condition ") failed"); \
+    }                                                                     \
   } while (false)
 
 // As LOCKSTEP_CHECK, with an explanation appended to the message.

@@ -66,12 +66,12 @@ void Mutex::unlock(std::source_location location) {
 void Mutex::Release(Controller& c, uint32_t id, std::source_location location) {
   if (owner_ != c.current_thread()) {
     if (c.aborting()) return;
-    return c.Fail(Failure::MISUSE,
-                  absl::StrCat(c.ThreadLabel(c.current_thread()), " unlocks ", Label(),
-                               owner_ == kNoThread ? std::string(" which is not locked")
-                                                   : absl::StrCat(" held by ",
-                                                                  c.ThreadLabel(owner_))),
-                  location);
+    return c.Fail(
+        Failure::MISUSE,
+        absl::StrCat(c.ThreadLabel(c.current_thread()), " unlocks ", Label(),
+                     owner_ == kNoThread ? std::string(" which is not locked")
+                                         : absl::StrCat(" held by ", c.ThreadLabel(owner_))),
+        location);
   }
   owner_ = kNoThread;
   c.WakeAll(*this);

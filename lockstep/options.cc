@@ -43,8 +43,7 @@ absl::StatusOr<StrategyKind> ParseStrategyKind(std::string_view name) {
     if (StrategyKindName(kind) == name) return kind;
   }
   return absl::InvalidArgumentError(
-      absl::StrCat("unknown lockstep strategy \"",
-                   absl::string_view(name.data(), name.size()),
+      absl::StrCat("unknown lockstep strategy \"", absl::string_view(name.data(), name.size()),
                    "\"; accepted names: random, pct, fair_pct, pos, idpct"));
 }
 

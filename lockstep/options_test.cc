@@ -27,9 +27,8 @@ TEST(StrategyKindTest, UnknownNameListsTheAcceptedOnes) {
     absl::StatusOr<StrategyKind> parsed = ParseStrategyKind(bad);
     ASSERT_FALSE(parsed.ok()) << bad;
     EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_THAT(parsed.status().message(),
-                AllOf(HasSubstr("\"" + bad + "\""),
-                      HasSubstr("random, pct, fair_pct, pos, idpct")));
+    EXPECT_THAT(parsed.status().message(), AllOf(HasSubstr("\"" + bad + "\""),
+                                                 HasSubstr("random, pct, fair_pct, pos, idpct")));
   }
 }
 

@@ -37,8 +37,8 @@ Trace TraceHeader(const Options& options, uint64_t iteration, uint64_t seed,
 // Re-runs the failing iteration following its recorded decisions, this time
 // recording every event, and returns the finished trace. A body that does not
 // fail the same way again is nondeterministic, and the trace says so.
-Trace RecordFailingIteration(const std::function<void()>& body, Controller& controller,
-                             Trace trace, const Failure& original) {
+Trace RecordFailingIteration(const std::function<void()>& body, Controller& controller, Trace trace,
+                             const Failure& original) {
   for (const internal::DecisionRecord& d : controller.decisions()) {
     Decision* decision = trace.add_decisions();
     decision->set_kind(d.kind);
@@ -60,8 +60,7 @@ Trace RecordFailingIteration(const std::function<void()>& body, Controller& cont
       "decisions, so the test body is nondeterministic (it depends on something other than "
       "Lockstep's scheduling: real time, unseeded randomness, state kept across iterations, "
       "unmodelled threads...). First run: ",
-      std::string(FailureKindName(original.kind())), ": ", original.message(),
-      "; re-execution: ",
+      std::string(FailureKindName(original.kind())), ": ", original.message(), "; re-execution: ",
       again.failure ? absl::StrCat(std::string(FailureKindName(again.failure->kind())), ": ",
                                    again.failure->message())
                     : std::string("passed")));
@@ -116,8 +115,8 @@ RunResult Runner::Run(const std::function<void()>& body, const Options& options)
     trace.set_iteration_seed(recorded->iteration_seed());
     trace.set_max_steps(recorded->max_steps());
     *trace.mutable_decisions() = recorded->decisions();
-    IterationOutcome outcome = controller.RunIteration(
-        body, **strategy, recorded->iteration(), recorded->iteration_seed(), &trace);
+    IterationOutcome outcome = controller.RunIteration(body, **strategy, recorded->iteration(),
+                                                       recorded->iteration_seed(), &trace);
     if (outcome.failure) *trace.mutable_failure() = std::move(*outcome.failure);
     result.iterations = 1;
     result.distinct_schedules = 1;

@@ -136,8 +136,7 @@ TEST(RunTest, ReplayReproducesTheFailure) {
   ASSERT_TRUE(again.status.ok()) << again.status;
   ASSERT_TRUE(again.failed());
   EXPECT_EQ(again.iterations, 1u);
-  EXPECT_EQ(again.trace->failure().SerializeAsString(),
-            found.trace->failure().SerializeAsString());
+  EXPECT_EQ(again.trace->failure().SerializeAsString(), found.trace->failure().SerializeAsString());
   EXPECT_EQ(again.trace->events_size(), found.trace->events_size());
 }
 
@@ -224,8 +223,7 @@ TEST(RunTest, TimeBudgetStopsExploration) {
 TEST(RunTest, InvalidOptionsAreRejected) {
   Options options;
   options.iterations = 0;
-  EXPECT_THAT(std::string(Runner::Run([] {}, options).status.message()),
-              HasSubstr("iterations"));
+  EXPECT_THAT(std::string(Runner::Run([] {}, options).status.message()), HasSubstr("iterations"));
   options = Options();
   options.pct_depth = 0;
   EXPECT_FALSE(Runner::Run([] {}, options).status.ok());
@@ -239,14 +237,18 @@ TEST(RunTest, DeadlockListsEachBlockedThread) {
       [] {
         Mutex a("a");
         Mutex b("b");
-        Thread t1 = spawn([&] {
-          std::lock_guard<Mutex> l1(a);
-          std::lock_guard<Mutex> l2(b);
-        }, "t1");
-        Thread t2 = spawn([&] {
-          std::lock_guard<Mutex> l1(b);
-          std::lock_guard<Mutex> l2(a);
-        }, "t2");
+        Thread t1 = spawn(
+            [&] {
+              std::lock_guard<Mutex> l1(a);
+              std::lock_guard<Mutex> l2(b);
+            },
+            "t1");
+        Thread t2 = spawn(
+            [&] {
+              std::lock_guard<Mutex> l1(b);
+              std::lock_guard<Mutex> l2(a);
+            },
+            "t2");
         t1.join();
         t2.join();
       },
@@ -355,11 +357,7 @@ TEST(RunTest, ObjectsOutlivingAnIterationStartClean) {
       },
       WithIterations(1));
   ASSERT_EQ(FailureKind(failed), Failure::ASSERTION);
-  RunResult next = Runner::Run(
-      [&] {
-        std::lock_guard<Mutex> lock(shared);
-      },
-      WithIterations(10));
+  RunResult next = Runner::Run([&] { std::lock_guard<Mutex> lock(shared); }, WithIterations(10));
   EXPECT_FALSE(next.failed()) << FailureMessage(next);
 }
 
@@ -582,8 +580,8 @@ TEST(RunTest, NoHeapAllocationPerSchedulingPoint) {
   ASSERT_GT(many_steps, few_steps * 10);
   // Per-iteration and per-run costs are allowed; per-step ones are not.
   // (The decision log grows geometrically at most once per run.)
-  EXPECT_LE(many, few + 8) << "allocations: " << few << " for " << few_steps << " steps, "
-                           << many << " for " << many_steps << " steps";
+  EXPECT_LE(many, few + 8) << "allocations: " << few << " for " << few_steps << " steps, " << many
+                           << " for " << many_steps << " steps";
 }
 
 }  // namespace

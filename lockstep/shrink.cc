@@ -156,8 +156,7 @@ absl::StatusOr<ShrinkResult> ShrinkTrace(const std::function<void()>& body, cons
     Schedule candidate = best;
     candidate.choices[i] = 0;
     std::optional<Schedule> result = shrinker.Try(candidate);
-    if (result && result->preemptions <= best.preemptions &&
-        result->decisions <= best.decisions) {
+    if (result && result->preemptions <= best.preemptions && result->decisions <= best.decisions) {
       best = std::move(*result);
     }
   }

@@ -35,14 +35,18 @@ void LostUpdate() {
 void LockOrderInversion() {
   Mutex a("a");
   Mutex b("b");
-  Thread t1 = spawn([&] {
-    std::lock_guard<Mutex> first(a);
-    std::lock_guard<Mutex> second(b);
-  }, "t1");
-  Thread t2 = spawn([&] {
-    std::lock_guard<Mutex> first(b);
-    std::lock_guard<Mutex> second(a);
-  }, "t2");
+  Thread t1 = spawn(
+      [&] {
+        std::lock_guard<Mutex> first(a);
+        std::lock_guard<Mutex> second(b);
+      },
+      "t1");
+  Thread t2 = spawn(
+      [&] {
+        std::lock_guard<Mutex> first(b);
+        std::lock_guard<Mutex> second(a);
+      },
+      "t2");
   t1.join();
   t2.join();
 }

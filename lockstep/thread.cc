@@ -39,6 +39,8 @@ uint32_t choose(uint32_t n, std::source_location location) {
 
 bool choose_bool(std::source_location location) { return choose(2, location) == 1; }
 
-uint32_t this_thread_id() { return Controller::Current("lockstep::this_thread_id").current_thread(); }
+uint32_t this_thread_id() {
+  return Controller::Current("lockstep::this_thread_id").current_thread();
+}
 
 }  // namespace lockstep

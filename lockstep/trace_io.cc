@@ -35,8 +35,7 @@ namespace {
 // (100 << 3 | 1 = 801, varint-encoded as A1 06), then 8 little-endian bytes.
 constexpr unsigned char kTrailerTag[2] = {0xA1, 0x06};
 constexpr size_t kTrailerSize = sizeof(kTrailerTag) + sizeof(uint64_t);
-static_assert(Trace::kChecksumFieldNumber == 100,
-              "the trailer tag bytes encode field 100");
+static_assert(Trace::kChecksumFieldNumber == 100, "the trailer tag bytes encode field 100");
 
 // FNV-1a, 64-bit: small, dependency-free and good enough to catch
 // truncation, bit rot and stray writes (not an adversary).
@@ -87,50 +86,38 @@ absl::StatusOr<std::string> EncodeTraceFile(const Trace& trace) {
 
 // Abseil here is built with its own string_view type, which StrCat and
 // Status take; the public API speaks std::string_view.
-absl::string_view AbslView(std::string_view s) {
-  return absl::string_view(s.data(), s.size());
-}
+absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
-absl::Status OsError(int error_number, const std::string& path,
-                     absl::string_view what) {
+absl::Status OsError(int error_number, const std::string& path, absl::string_view what) {
   return absl::ErrnoToStatus(error_number, absl::StrCat(path, ": ", what));
 }
 
-std::string ThreadCount(int n) {
-  return n == 1 ? "1 thread" : absl::StrCat(n, " threads");
-}
+std::string ThreadCount(int n) { return n == 1 ? "1 thread" : absl::StrCat(n, " threads"); }
 
-std::string ObjectCount(int n) {
-  return n == 1 ? "1 object" : absl::StrCat(n, " objects");
-}
+std::string ObjectCount(int n) { return n == 1 ? "1 object" : absl::StrCat(n, " objects"); }
 
 // "thread 7 is not in the thread table (3 threads)" style checks.
 bool ThreadInTable(const Trace& trace, uint64_t thread) {
   return thread < static_cast<uint64_t>(trace.threads_size());
 }
 
-std::string NotAThread(const Trace& trace, absl::string_view what,
-                       uint64_t thread) {
+std::string NotAThread(const Trace& trace, absl::string_view what, uint64_t thread) {
   return absl::StrCat(what, " ", thread, " is not in the thread table (",
                       ThreadCount(trace.threads_size()), ")");
 }
 
 bool ObjectInTable(const Trace& trace, uint32_t object) {
-  return object == 0 ||
-         object <= static_cast<uint32_t>(trace.objects_size());
+  return object == 0 || object <= static_cast<uint32_t>(trace.objects_size());
 }
 
-std::string NotAnObject(const Trace& trace, absl::string_view what,
-                        uint32_t object) {
+std::string NotAnObject(const Trace& trace, absl::string_view what, uint32_t object) {
   return absl::StrCat(what, " ", object, " is not in the object table (",
                       ObjectCount(trace.objects_size()), ")");
 }
 
-absl::Status ValidateDecision(const Trace& trace, int index,
-                              const Decision& decision) {
+absl::Status ValidateDecision(const Trace& trace, int index, const Decision& decision) {
   auto error = [index](absl::string_view message) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("decision ", index, ": ", message));
+    return absl::InvalidArgumentError(absl::StrCat("decision ", index, ": ", message));
   };
   if (decision.kind() == Decision::KIND_UNSPECIFIED) {
     return error("kind is unspecified");
@@ -143,12 +130,10 @@ absl::Status ValidateDecision(const Trace& trace, int index,
   }
   if (decision.kind() == Decision::CHOOSE) {
     if (decision.value() >= decision.options()) {
-      return error(absl::StrCat("value ", decision.value(),
-                                " is out of range (", decision.options(),
-                                " options)"));
+      return error(absl::StrCat("value ", decision.value(), " is out of range (",
+                                decision.options(), " options)"));
     }
-  } else if (trace.threads_size() > 0 &&
-             !ThreadInTable(trace, decision.value())) {
+  } else if (trace.threads_size() > 0 && !ThreadInTable(trace, decision.value())) {
     return error(NotAThread(trace, "scheduled thread", decision.value()));
   }
   return absl::OkStatus();
@@ -157,8 +142,7 @@ absl::Status ValidateDecision(const Trace& trace, int index,
 absl::Status ValidateEvent(const Trace& trace, int index, const Event& event,
                            const Event* previous) {
   auto error = [index](absl::string_view message) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("event ", index, ": ", message));
+    return absl::InvalidArgumentError(absl::StrCat("event ", index, ": ", message));
   };
   if (!ThreadInTable(trace, event.thread())) {
     return error(NotAThread(trace, "thread", event.thread()));
@@ -168,12 +152,10 @@ absl::Status ValidateEvent(const Trace& trace, int index, const Event& event,
   }
   if (event.woken_thread_plus_one() != 0 &&
       !ThreadInTable(trace, event.woken_thread_plus_one() - 1u)) {
-    return error(NotAThread(trace, "woken thread",
-                            event.woken_thread_plus_one() - 1u));
+    return error(NotAThread(trace, "woken thread", event.woken_thread_plus_one() - 1u));
   }
   if (previous != nullptr && event.step() < previous->step()) {
-    return error(absl::StrCat("step ", event.step(),
-                              " is before the previous event's step ",
+    return error(absl::StrCat("step ", event.step(), " is before the previous event's step ",
                               previous->step()));
   }
   return absl::OkStatus();
@@ -195,12 +177,12 @@ absl::Status ValidateFailure(const Trace& trace, const Failure& failure) {
   for (int i = 0; i < failure.blocked_size(); ++i) {
     const BlockedThread& blocked = failure.blocked(i);
     if (!ThreadInTable(trace, blocked.thread())) {
-      return error(absl::StrCat("blocked ", i, ": ",
-                                NotAThread(trace, "thread", blocked.thread())));
+      return error(
+          absl::StrCat("blocked ", i, ": ", NotAThread(trace, "thread", blocked.thread())));
     }
     if (!ObjectInTable(trace, blocked.object())) {
-      return error(absl::StrCat(
-          "blocked ", i, ": ", NotAnObject(trace, "object", blocked.object())));
+      return error(
+          absl::StrCat("blocked ", i, ": ", NotAnObject(trace, "object", blocked.object())));
     }
   }
   return absl::OkStatus();
@@ -276,20 +258,19 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
 
 absl::Status ValidateTrace(const Trace& trace) {
   if (trace.format_version() != kTraceFormatVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "trace format version ", trace.format_version(),
-        " is not supported: this build of Lockstep reads version ",
-        kTraceFormatVersion, "; the trace was written by ",
-        trace.format_version() > kTraceFormatVersion
-            ? "a newer Lockstep"
-            : "an older Lockstep (or has no format_version)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("trace format version ", trace.format_version(),
+                     " is not supported: this build of Lockstep reads version ",
+                     kTraceFormatVersion, "; the trace was written by ",
+                     trace.format_version() > kTraceFormatVersion
+                         ? "a newer Lockstep"
+                         : "an older Lockstep (or has no format_version)"));
   }
   if (trace.runner() == RUNNER_UNSPECIFIED) {
     return absl::InvalidArgumentError("runner is unspecified");
   }
   if (!RunnerKind_IsValid(trace.runner())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown runner ", trace.runner()));
+    return absl::InvalidArgumentError(absl::StrCat("unknown runner ", trace.runner()));
   }
   if (trace.strategy().name().empty()) {
     return absl::InvalidArgumentError("strategy name is empty");
@@ -297,33 +278,31 @@ absl::Status ValidateTrace(const Trace& trace) {
   for (int i = 0; i < trace.threads_size(); ++i) {
     const ThreadInfo& thread = trace.threads(i);
     if (thread.id() != static_cast<uint32_t>(i)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "thread table entry ", i, ": id is ", thread.id(), ", expected ", i,
-          " (thread ids are 0..n-1 in order)"));
+      return absl::InvalidArgumentError(absl::StrCat("thread table entry ", i, ": id is ",
+                                                     thread.id(), ", expected ", i,
+                                                     " (thread ids are 0..n-1 in order)"));
     }
     if (!ThreadInTable(trace, thread.parent())) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("thread table entry ", i, ": ",
-                       NotAThread(trace, "parent", thread.parent())));
+      return absl::InvalidArgumentError(absl::StrCat("thread table entry ", i, ": ",
+                                                     NotAThread(trace, "parent", thread.parent())));
     }
   }
   for (int i = 0; i < trace.objects_size(); ++i) {
     const ObjectInfo& object = trace.objects(i);
     if (object.id() != static_cast<uint32_t>(i) + 1) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "object table entry ", i, ": id is ", object.id(), ", expected ",
-          i + 1, " (object ids are 1..m in order)"));
+      return absl::InvalidArgumentError(absl::StrCat("object table entry ", i, ": id is ",
+                                                     object.id(), ", expected ", i + 1,
+                                                     " (object ids are 1..m in order)"));
     }
   }
   for (int i = 0; i < trace.decisions_size(); ++i) {
-    if (absl::Status s = ValidateDecision(trace, i, trace.decisions(i));
-        !s.ok()) {
+    if (absl::Status s = ValidateDecision(trace, i, trace.decisions(i)); !s.ok()) {
       return s;
     }
   }
   for (int i = 0; i < trace.events_size(); ++i) {
-    if (absl::Status s = ValidateEvent(trace, i, trace.events(i),
-                                       i > 0 ? &trace.events(i - 1) : nullptr);
+    if (absl::Status s =
+            ValidateEvent(trace, i, trace.events(i), i > 0 ? &trace.events(i - 1) : nullptr);
         !s.ok()) {
       return s;
     }
@@ -334,14 +313,12 @@ absl::Status ValidateTrace(const Trace& trace) {
     }
   }
   if (trace.runner() == RUNNER_CONTROLLED) {
-    const uint64_t expected =
-        internal::IterationSeed(trace.base_seed(), trace.iteration());
+    const uint64_t expected = internal::IterationSeed(trace.base_seed(), trace.iteration());
     if (trace.iteration_seed() != expected) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "iteration_seed %#x does not match base_seed %#x and iteration %d "
-          "(expected %#x)",
-          trace.iteration_seed(), trace.base_seed(), trace.iteration(),
-          expected));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("iteration_seed %#x does not match base_seed %#x and iteration %d "
+                          "(expected %#x)",
+                          trace.iteration_seed(), trace.base_seed(), trace.iteration(), expected));
     }
   }
   return absl::OkStatus();
@@ -355,26 +332,22 @@ absl::StatusOr<Trace> ReadTraceFile(const std::string& path) {
   }
   const std::string_view all = *bytes;
   if (all.size() < kTrailerSize ||
-      static_cast<unsigned char>(all[all.size() - kTrailerSize]) !=
-          kTrailerTag[0] ||
-      static_cast<unsigned char>(all[all.size() - kTrailerSize + 1]) !=
-          kTrailerTag[1]) {
-    return absl::DataLossError(absl::StrCat(
-        path, ": truncated or not a Lockstep trace (no checksum trailer)"));
+      static_cast<unsigned char>(all[all.size() - kTrailerSize]) != kTrailerTag[0] ||
+      static_cast<unsigned char>(all[all.size() - kTrailerSize + 1]) != kTrailerTag[1]) {
+    return absl::DataLossError(
+        absl::StrCat(path, ": truncated or not a Lockstep trace (no checksum trailer)"));
   }
   uint64_t stored = 0;
   for (int i = 7; i >= 0; --i) {
-    stored = (stored << 8) |
-             static_cast<unsigned char>(all[all.size() - 8 + static_cast<size_t>(i)]);
+    stored =
+        (stored << 8) | static_cast<unsigned char>(all[all.size() - 8 + static_cast<size_t>(i)]);
   }
   if (Fnv1a64(all.substr(0, all.size() - kTrailerSize)) != stored) {
-    return absl::DataLossError(
-        absl::StrCat(path, ": corrupt (checksum mismatch)"));
+    return absl::DataLossError(absl::StrCat(path, ": corrupt (checksum mismatch)"));
   }
   Trace trace;
   if (!trace.ParseFromString(*bytes)) {
-    return absl::DataLossError(
-        absl::StrCat(path, ": not a valid Trace protobuf"));
+    return absl::DataLossError(absl::StrCat(path, ": not a valid Trace protobuf"));
   }
   trace.clear_checksum();
   if (absl::Status s = ValidateTrace(trace); !s.ok()) {
@@ -388,13 +361,12 @@ absl::Status WriteTraceFile(const Trace& trace, const std::string& path) {
     return absl::InvalidArgumentError("cannot write a trace to an empty path");
   }
   if (absl::Status s = ValidateTrace(trace); !s.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, ": refusing to write an invalid trace: ", s.message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": refusing to write an invalid trace: ", s.message()));
   }
   absl::StatusOr<std::string> bytes = EncodeTraceFile(trace);
   if (!bytes.ok()) {
-    return absl::Status(bytes.status().code(),
-                        absl::StrCat(path, ": ", bytes.status().message()));
+    return absl::Status(bytes.status().code(), absl::StrCat(path, ": ", bytes.status().message()));
   }
 
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();
@@ -403,26 +375,21 @@ absl::Status WriteTraceFile(const Trace& trace, const std::string& path) {
     std::filesystem::create_directories(parent, ec);
     if (ec) {
       return OsError(ec.value(), path,
-                     absl::StrCat("cannot create directory '", parent.string(),
-                                  "'"));
+                     absl::StrCat("cannot create directory '", parent.string(), "'"));
     }
   }
 
   static std::atomic<uint64_t> counter{0};
-  const std::string temp = absl::StrCat(path, ".tmp-", ::getpid(), "-",
-                                        counter.fetch_add(1));
-  const int fd =
-      ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  const std::string temp = absl::StrCat(path, ".tmp-", ::getpid(), "-", counter.fetch_add(1));
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
   if (fd < 0) {
-    return OsError(errno, path,
-                   absl::StrCat("cannot create temporary file '", temp, "'"));
+    return OsError(errno, path, absl::StrCat("cannot create temporary file '", temp, "'"));
   }
   FdCloser closer(fd);
   auto fail = [&](int error_number, absl::string_view what) {
     closer.Close();
     ::unlink(temp.c_str());
-    return OsError(error_number, path,
-                   absl::StrCat(what, " temporary file '", temp, "'"));
+    return OsError(error_number, path, absl::StrCat(what, " temporary file '", temp, "'"));
   };
   if (const int error_number = WriteAll(fd, *bytes); error_number != 0) {
     return fail(error_number, "cannot write");
@@ -430,15 +397,13 @@ absl::Status WriteTraceFile(const Trace& trace, const std::string& path) {
   if (::fsync(fd) != 0) return fail(errno, "cannot fsync");
   if (const int error_number = closer.Close(); error_number != 0) {
     ::unlink(temp.c_str());
-    return OsError(error_number, path,
-                   absl::StrCat("cannot close temporary file '", temp, "'"));
+    return OsError(error_number, path, absl::StrCat("cannot close temporary file '", temp, "'"));
   }
   if (::rename(temp.c_str(), path.c_str()) != 0) {
     const int error_number = errno;
     ::unlink(temp.c_str());
     return OsError(error_number, path,
-                   absl::StrCat("cannot rename temporary file '", temp,
-                                "' to it"));
+                   absl::StrCat("cannot rename temporary file '", temp, "' to it"));
   }
   // Make the rename itself durable. Best effort: the trace is in place
   // already, and a failure here does not make the file any less complete.
@@ -451,15 +416,13 @@ absl::Status WriteTraceFile(const Trace& trace, const std::string& path) {
   return absl::OkStatus();
 }
 
-absl::Status CheckTraceIsFor(const Trace& trace, std::string_view suite,
-                             std::string_view name) {
+absl::Status CheckTraceIsFor(const Trace& trace, std::string_view suite, std::string_view name) {
   if (trace.test_suite() == suite && trace.test_name() == name) {
     return absl::OkStatus();
   }
-  return absl::FailedPreconditionError(
-      absl::StrCat("the trace is from test ", trace.test_suite(), ".",
-                   trace.test_name(), ", not ", AbslView(suite), ".",
-                   AbslView(name)));
+  return absl::FailedPreconditionError(absl::StrCat("the trace is from test ", trace.test_suite(),
+                                                    ".", trace.test_name(), ", not ",
+                                                    AbslView(suite), ".", AbslView(name)));
 }
 
 std::string TraceToText(const Trace& trace) {
@@ -486,8 +449,7 @@ absl::StatusOr<Trace> TraceFromText(std::string_view text) {
       return absl::InvalidArgumentError("not a valid Trace in text format");
     }
     return absl::InvalidArgumentError(
-        absl::StrCat("not a valid Trace in text format: ",
-                     absl::StrJoin(errors.errors(), "; ")));
+        absl::StrCat("not a valid Trace in text format: ", absl::StrJoin(errors.errors(), "; ")));
   }
   trace.clear_checksum();
   if (absl::Status s = ValidateTrace(trace); !s.ok()) return s;

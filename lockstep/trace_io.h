@@ -97,8 +97,7 @@ absl::Status WriteTraceFile(const Trace& trace, const std::string& path);
 // Returns OK if `trace` was recorded by the test `suite`.`name`, else
 // FailedPrecondition "the trace is from test A.B, not C.D". Guards replay
 // against feeding one test's schedule to another.
-absl::Status CheckTraceIsFor(const Trace& trace, std::string_view suite,
-                             std::string_view name);
+absl::Status CheckTraceIsFor(const Trace& trace, std::string_view suite, std::string_view name);
 
 // The protobuf text form of `trace`, for golden files and for reading by
 // people: fields in field-number order, strings as UTF-8, the `checksum`

@@ -41,21 +41,17 @@ constexpr char kGoldenPath[] = "lockstep/testdata/deadlock_trace.txtpb";
 
 // A fresh, empty directory for one test.
 std::string FreshDir() {
-  const testing::TestInfo* info =
-      testing::UnitTest::GetInstance()->current_test_info();
+  const testing::TestInfo* info = testing::UnitTest::GetInstance()->current_test_info();
   std::string name = info->name();
   std::replace(name.begin(), name.end(), '/', '_');  // parameterized tests
-  std::string tmpl =
-      absl::StrCat(testing::TempDir(), "/trace_io_", name, "_XXXXXX");
+  std::string tmpl = absl::StrCat(testing::TempDir(), "/trace_io_", name, "_XXXXXX");
   EXPECT_NE(::mkdtemp(tmpl.data()), nullptr) << tmpl;
   return tmpl;
 }
 
 // Status messages are absl::string_view, which gmock's string matchers do not
 // take when Abseil does not alias std::string_view.
-std::string Msg(const absl::Status& status) {
-  return std::string(status.message());
-}
+std::string Msg(const absl::Status& status) { return std::string(status.message()); }
 
 std::vector<std::string> ListDir(const std::string& dir) {
   std::vector<std::string> names;
@@ -284,12 +280,10 @@ TEST(TraceIoTest, TextFormIsStable) {
 }
 
 TEST(TraceIoTest, TextSyntaxErrorsNameLineAndColumn) {
-  absl::StatusOr<Trace> parsed =
-      TraceFromText("format_version: 1\nno_such_field: 3\n");
+  absl::StatusOr<Trace> parsed = TraceFromText("format_version: 1\nno_such_field: 3\n");
   ASSERT_FALSE(parsed.ok());
   EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(Msg(parsed.status()),
-              AllOf(HasSubstr("2:"), HasSubstr("no_such_field")));
+  EXPECT_THAT(Msg(parsed.status()), AllOf(HasSubstr("2:"), HasSubstr("no_such_field")));
 }
 
 TEST(TraceIoTest, TextIsValidated) {
@@ -300,8 +294,7 @@ TEST(TraceIoTest, TextIsValidated) {
 
 TEST(TraceIoTest, GoldenTextFileParsesAndValidates) {
   const std::string text = ReadBytes(kGoldenPath);
-  ASSERT_FALSE(text.empty()) << "cannot read " << kGoldenPath << " from "
-                             << fs::current_path();
+  ASSERT_FALSE(text.empty()) << "cannot read " << kGoldenPath << " from " << fs::current_path();
   absl::StatusOr<Trace> trace = TraceFromText(text);
   ASSERT_TRUE(trace.ok()) << trace.status();
   EXPECT_EQ(trace->test_suite(), "LockOrderTest");
@@ -332,8 +325,7 @@ TEST(TraceIoTest, MissingFile) {
   ASSERT_FALSE(read.ok());
   EXPECT_EQ(read.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(Msg(read.status()),
-              AllOf(StartsWith(path + ": "),
-                    HasSubstr("No such file or directory")));
+              AllOf(StartsWith(path + ": "), HasSubstr("No such file or directory")));
 }
 
 TEST(TraceIoTest, DirectoryIsNotATraceFile) {
@@ -363,12 +355,10 @@ TEST(TraceIoTest, TruncatedAtEveryLengthIsRejected) {
     absl::StatusOr<Trace> read = ReadTraceFile(cut);
     ASSERT_FALSE(read.ok()) << "accepted a file cut to " << n << " bytes";
     EXPECT_EQ(read.status().code(), absl::StatusCode::kDataLoss);
-    EXPECT_THAT(
-        Msg(read.status()),
-        AllOf(StartsWith(cut + ": "),
-              AnyOf(HasSubstr("truncated or not a Lockstep trace "
-                              "(no checksum trailer)"),
-                    HasSubstr("corrupt (checksum mismatch)"))))
+    EXPECT_THAT(Msg(read.status()),
+                AllOf(StartsWith(cut + ": "), AnyOf(HasSubstr("truncated or not a Lockstep trace "
+                                                              "(no checksum trailer)"),
+                                                    HasSubstr("corrupt (checksum mismatch)"))))
         << "cut to " << n << " bytes";
   }
 }
@@ -378,15 +368,13 @@ TEST(TraceIoTest, TruncatedBigTraceIsRejected) {
   const std::string path = dir + "/big.lockstep";
   ASSERT_TRUE(WriteTraceFile(BigTrace(), path).ok());
   const std::string bytes = ReadBytes(path);
-  for (size_t n : {size_t{1}, size_t{9}, size_t{10}, size_t{11},
-                   bytes.size() / 3, bytes.size() / 2, bytes.size() - 11,
-                   bytes.size() - 10, bytes.size() - 9, bytes.size() - 1}) {
+  for (size_t n : {size_t{1}, size_t{9}, size_t{10}, size_t{11}, bytes.size() / 3, bytes.size() / 2,
+                   bytes.size() - 11, bytes.size() - 10, bytes.size() - 9, bytes.size() - 1}) {
     WriteBytes(path, bytes.substr(0, n));
     absl::StatusOr<Trace> read = ReadTraceFile(path);
     ASSERT_FALSE(read.ok()) << "accepted a file cut to " << n << " bytes";
     EXPECT_THAT(Msg(read.status()),
-                AnyOf(HasSubstr("(no checksum trailer)"),
-                      HasSubstr("(checksum mismatch)")))
+                AnyOf(HasSubstr("(no checksum trailer)"), HasSubstr("(checksum mismatch)")))
         << "cut to " << n << " bytes";
   }
 }
@@ -404,10 +392,9 @@ TEST(TraceIoTest, EveryFlippedByteIsDetected) {
     absl::StatusOr<Trace> read = ReadTraceFile(bad);
     ASSERT_FALSE(read.ok()) << "accepted a flip at byte " << i;
     const bool in_tag = i == bytes.size() - 10 || i == bytes.size() - 9;
-    EXPECT_EQ(Msg(read.status()),
-              bad + (in_tag ? ": truncated or not a Lockstep trace (no "
-                              "checksum trailer)"
-                            : ": corrupt (checksum mismatch)"))
+    EXPECT_EQ(Msg(read.status()), bad + (in_tag ? ": truncated or not a Lockstep trace (no "
+                                                  "checksum trailer)"
+                                                : ": corrupt (checksum mismatch)"))
         << "flip at byte " << i;
   }
 }
@@ -417,8 +404,7 @@ TEST(TraceIoTest, RawProtobufWithoutTrailerIsRejected) {
   WriteBytes(path, Serialize(ValidTrace()));
   absl::StatusOr<Trace> read = ReadTraceFile(path);
   ASSERT_FALSE(read.ok());
-  EXPECT_EQ(Msg(read.status()),
-            path + ": truncated or not a Lockstep trace (no checksum trailer)");
+  EXPECT_EQ(Msg(read.status()), path + ": truncated or not a Lockstep trace (no checksum trailer)");
 }
 
 TEST(TraceIoTest, OtherFilesAreRejected) {
@@ -446,9 +432,8 @@ TEST(TraceIoTest, NewerFormatVersionIsRejectedWithBothVersions) {
   absl::StatusOr<Trace> read = ReadTraceFile(path);
   ASSERT_FALSE(read.ok());
   EXPECT_EQ(read.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(Msg(read.status()),
-              AllOf(StartsWith(path + ": "), HasSubstr("version 2"),
-                    HasSubstr("reads version 1"), HasSubstr("newer")));
+  EXPECT_THAT(Msg(read.status()), AllOf(StartsWith(path + ": "), HasSubstr("version 2"),
+                                        HasSubstr("reads version 1"), HasSubstr("newer")));
 }
 
 TEST(TraceIoTest, OlderFormatVersionIsRejected) {
@@ -459,8 +444,7 @@ TEST(TraceIoTest, OlderFormatVersionIsRejected) {
   absl::StatusOr<Trace> read = ReadTraceFile(path);
   ASSERT_FALSE(read.ok());
   EXPECT_THAT(Msg(read.status()),
-              AllOf(HasSubstr("version 0"), HasSubstr("reads version 1"),
-                    HasSubstr("older")));
+              AllOf(HasSubstr("version 0"), HasSubstr("reads version 1"), HasSubstr("older")));
 }
 
 TEST(TraceIoTest, ReadValidatesAndNamesThePath) {
@@ -509,8 +493,7 @@ TEST_P(ValidateTraceTest, RejectsViolation) {
   ASSERT_FALSE(status.ok()) << GetParam().rule;
   EXPECT_EQ(Msg(status), GetParam().message);
   EXPECT_THAT(status.code(),
-              AnyOf(absl::StatusCode::kInvalidArgument,
-                    absl::StatusCode::kFailedPrecondition));
+              AnyOf(absl::StatusCode::kInvalidArgument, absl::StatusCode::kFailedPrecondition));
   // And the writer refuses it, leaving nothing behind.
   const std::string dir = FreshDir();
   const absl::Status written = WriteTraceFile(trace, dir + "/t.lockstep");
@@ -522,23 +505,18 @@ TEST_P(ValidateTraceTest, RejectsViolation) {
 INSTANTIATE_TEST_SUITE_P(
     Rules, ValidateTraceTest,
     testing::Values(
-        Violation{"version",
-                  [](Trace& t) { t.set_format_version(3); },
+        Violation{"version", [](Trace& t) { t.set_format_version(3); },
                   "trace format version 3 is not supported: this build of "
                   "Lockstep reads version 1; the trace was written by a newer "
                   "Lockstep"},
         Violation{"runner", [](Trace& t) { t.set_runner(RUNNER_UNSPECIFIED); },
                   "runner is unspecified"},
-        Violation{"unknown_runner",
-                  [](Trace& t) { t.set_runner(static_cast<RunnerKind>(17)); },
+        Violation{"unknown_runner", [](Trace& t) { t.set_runner(static_cast<RunnerKind>(17)); },
                   "unknown runner 17"},
-        Violation{"strategy",
-                  [](Trace& t) { t.mutable_strategy()->clear_name(); },
+        Violation{"strategy", [](Trace& t) { t.mutable_strategy()->clear_name(); },
                   "strategy name is empty"},
         Violation{"decision_kind",
-                  [](Trace& t) {
-                    t.mutable_decisions(1)->set_kind(Decision::KIND_UNSPECIFIED);
-                  },
+                  [](Trace& t) { t.mutable_decisions(1)->set_kind(Decision::KIND_UNSPECIFIED); },
                   "decision 1: kind is unspecified"},
         Violation{"decision_options",
                   [](Trace& t) {
@@ -547,73 +525,50 @@ INSTANTIATE_TEST_SUITE_P(
                   },
                   "decision 0: options is 0 (a decision has at least 1 "
                   "option)"},
-        Violation{"choose_value",
-                  [](Trace& t) { t.mutable_decisions(1)->set_value(3); },
+        Violation{"choose_value", [](Trace& t) { t.mutable_decisions(1)->set_value(3); },
                   "decision 1: value 3 is out of range (3 options)"},
-        Violation{"schedule_thread",
-                  [](Trace& t) { t.mutable_decisions(0)->set_value(2); },
+        Violation{"schedule_thread", [](Trace& t) { t.mutable_decisions(0)->set_value(2); },
                   "decision 0: scheduled thread 2 is not in the thread table "
                   "(2 threads)"},
-        Violation{"thread_ids",
-                  [](Trace& t) { t.mutable_threads(1)->set_id(5); },
+        Violation{"thread_ids", [](Trace& t) { t.mutable_threads(1)->set_id(5); },
                   "thread table entry 1: id is 5, expected 1 (thread ids are "
                   "0..n-1 in order)"},
-        Violation{"thread_parent",
-                  [](Trace& t) { t.mutable_threads(1)->set_parent(2); },
+        Violation{"thread_parent", [](Trace& t) { t.mutable_threads(1)->set_parent(2); },
                   "thread table entry 1: parent 2 is not in the thread table "
                   "(2 threads)"},
-        Violation{"object_ids",
-                  [](Trace& t) { t.mutable_objects(0)->set_id(0); },
+        Violation{"object_ids", [](Trace& t) { t.mutable_objects(0)->set_id(0); },
                   "object table entry 0: id is 0, expected 1 (object ids are "
                   "1..m in order)"},
-        Violation{"event_thread",
-                  [](Trace& t) { t.mutable_events(1)->set_thread(7); },
+        Violation{"event_thread", [](Trace& t) { t.mutable_events(1)->set_thread(7); },
                   "event 1: thread 7 is not in the thread table (2 threads)"},
-        Violation{"event_object",
-                  [](Trace& t) { t.mutable_events(0)->set_object(3); },
+        Violation{"event_object", [](Trace& t) { t.mutable_events(0)->set_object(3); },
                   "event 0: object 3 is not in the object table (2 objects)"},
         Violation{"event_woken",
-                  [](Trace& t) {
-                    t.mutable_events(0)->set_woken_thread_plus_one(3);
-                  },
+                  [](Trace& t) { t.mutable_events(0)->set_woken_thread_plus_one(3); },
                   "event 0: woken thread 2 is not in the thread table (2 "
                   "threads)"},
-        Violation{"event_steps",
-                  [](Trace& t) { t.mutable_events(1)->set_step(0); },
+        Violation{"event_steps", [](Trace& t) { t.mutable_events(1)->set_step(0); },
                   "event 1: step 0 is before the previous event's step 1"},
         Violation{"failure_kind",
-                  [](Trace& t) {
-                    t.mutable_failure()->set_kind(Failure::KIND_UNSPECIFIED);
-                  },
+                  [](Trace& t) { t.mutable_failure()->set_kind(Failure::KIND_UNSPECIFIED); },
                   "failure: kind is unspecified"},
-        Violation{"failure_present_but_empty",
-                  [](Trace& t) { t.mutable_failure()->Clear(); },
+        Violation{"failure_present_but_empty", [](Trace& t) { t.mutable_failure()->Clear(); },
                   "failure: kind is unspecified"},
-        Violation{"failure_thread",
-                  [](Trace& t) { t.mutable_failure()->set_thread(2); },
+        Violation{"failure_thread", [](Trace& t) { t.mutable_failure()->set_thread(2); },
                   "failure: thread 2 is not in the thread table (2 threads)"},
         Violation{"blocked_thread",
-                  [](Trace& t) {
-                    t.mutable_failure()->mutable_blocked(0)->set_thread(9);
-                  },
+                  [](Trace& t) { t.mutable_failure()->mutable_blocked(0)->set_thread(9); },
                   "failure: blocked 0: thread 9 is not in the thread table (2 "
                   "threads)"},
         Violation{"blocked_object",
-                  [](Trace& t) {
-                    t.mutable_failure()->mutable_blocked(0)->set_object(4);
-                  },
+                  [](Trace& t) { t.mutable_failure()->mutable_blocked(0)->set_object(4); },
                   "failure: blocked 0: object 4 is not in the object table (2 "
                   "objects)"},
-        Violation{"iteration_seed",
-                  [](Trace& t) { t.set_iteration_seed(0x10); },
+        Violation{"iteration_seed", [](Trace& t) { t.set_iteration_seed(0x10); },
                   absl::StrCat("iteration_seed 0x10 does not match base_seed "
                                "0x1 and iteration 0 (expected ",
-                               absl::StrFormat(
-                                   "%#x", internal::IterationSeed(1, 0)),
-                               ")")}),
-    [](const testing::TestParamInfo<Violation>& info) {
-      return info.param.rule;
-    });
+                               absl::StrFormat("%#x", internal::IterationSeed(1, 0)), ")")}),
+    [](const testing::TestParamInfo<Violation>& info) { return info.param.rule; });
 
 // --- WriteTraceFile failures -----------------------------------------------
 
@@ -642,8 +597,7 @@ TEST(TraceIoTest, WriteUnderAFileFailsAndCleansUp) {
   const std::string direct = dir + "/file/t.lockstep";
   const absl::Status status2 = WriteTraceFile(ValidTrace(), direct);
   ASSERT_FALSE(status2.ok());
-  EXPECT_THAT(Msg(status2),
-              AllOf(StartsWith(direct + ": "), HasSubstr("Not a directory")));
+  EXPECT_THAT(Msg(status2), AllOf(StartsWith(direct + ": "), HasSubstr("Not a directory")));
   EXPECT_THAT(ListDir(dir), testing::ElementsAre("file"));
 }
 
@@ -656,15 +610,13 @@ TEST(TraceIoTest, RefusedWriteLeavesTheExistingFileAlone) {
   broken.clear_runner();
   const absl::Status status = WriteTraceFile(broken, path);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(Msg(status),
-              AllOf(StartsWith(path + ": "), HasSubstr("runner is unspecified")));
+  EXPECT_THAT(Msg(status), AllOf(StartsWith(path + ": "), HasSubstr("runner is unspecified")));
   EXPECT_EQ(ReadBytes(path), before);
   EXPECT_THAT(ListDir(dir), testing::ElementsAre("t.lockstep"));
 }
 
 TEST(TraceIoTest, WriteToEmptyPathFails) {
-  EXPECT_EQ(WriteTraceFile(ValidTrace(), "").code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(WriteTraceFile(ValidTrace(), "").code(), absl::StatusCode::kInvalidArgument);
 }
 
 // --- Small functions -------------------------------------------------------

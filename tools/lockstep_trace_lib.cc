@@ -131,8 +131,7 @@ std::string FormatEvents(const Trace& trace, const std::vector<int>& indexes) {
     if (failing && *failing == i) location += "  <== FAILURE";
     rows.push_back({switched ? "=>" : "", absl::StrCat(e.step()), ThreadLabel(trace, e.thread()),
                     e.op(), ObjectLabel(trace, e.object()),
-                    e.has_value() ? absl::StrCat(e.value()) : "", EventDetail(trace, e),
-                    location});
+                    e.has_value() ? absl::StrCat(e.value()) : "", EventDetail(trace, e), location});
   }
   std::vector<size_t> widths(rows[0].size(), 0);
   for (const auto& row : rows) {
@@ -558,17 +557,16 @@ std::string ExportChrome(const Trace& trace) {
     items.push_back(absl::StrCat(R"({"ph":"s","pid":1,"tid":)", trace.events(a.from).thread(),
                                  ",\"ts\":", ts[a.from], ",\"id\":", flow_id, ",\"name\":\"",
                                  a.kind, "\",\"cat\":\"", a.kind, "\"}"));
-    items.push_back(absl::StrCat(R"({"ph":"f","bp":"e","pid":1,"tid":)",
-                                 trace.events(a.to).thread(), ",\"ts\":", ts[a.to],
-                                 ",\"id\":", flow_id, ",\"name\":\"", a.kind, "\",\"cat\":\"",
-                                 a.kind, "\"}"));
+    items.push_back(absl::StrCat(
+        R"({"ph":"f","bp":"e","pid":1,"tid":)", trace.events(a.to).thread(), ",\"ts\":", ts[a.to],
+        ",\"id\":", flow_id, ",\"name\":\"", a.kind, "\",\"cat\":\"", a.kind, "\"}"));
   }
   if (trace.has_failure()) {
     const Failure& f = trace.failure();
     const uint64_t at = failing ? ts[*failing] + dur[*failing] : f.step() * 100;
-    std::string args = absl::StrCat("\"kind\":", JsonString(std::string(FailureKindName(f.kind()))),
-                                    ",\"message\":", JsonString(f.message()),
-                                    ",\"step\":", f.step());
+    std::string args =
+        absl::StrCat("\"kind\":", JsonString(std::string(FailureKindName(f.kind()))),
+                     ",\"message\":", JsonString(f.message()), ",\"step\":", f.step());
     const std::string where = Location(f.location());
     if (!where.empty()) absl::StrAppend(&args, ",\"location\":", JsonString(where));
     for (int b = 0; b < f.blocked_size(); ++b) {
@@ -577,8 +575,8 @@ std::string ExportChrome(const Trace& trace) {
                                               " waiting for ", f.blocked(b).waiting_for())));
     }
     items.push_back(absl::StrCat(
-        R"({"ph":"i","s":"t","pid":1,"tid":)", f.thread(), ",\"ts\":", at, ",\"name\":",
-        JsonString(absl::StrCat("FAILURE: ", std::string(FailureKindName(f.kind())))),
+        R"({"ph":"i","s":"t","pid":1,"tid":)", f.thread(), ",\"ts\":", at,
+        ",\"name\":", JsonString(absl::StrCat("FAILURE: ", std::string(FailureKindName(f.kind())))),
         ",\"cat\":\"failure\",\"args\":{", args, "}}"));
   }
   std::string out = "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n";
@@ -591,8 +589,7 @@ std::string ExportChrome(const Trace& trace) {
 }
 
 std::string ExportHtml(const Trace& trace) {
-  constexpr int kLabelWidth = 150, kColumn = 124, kBoxWidth = 114, kLane = 64, kBox = 40,
-                kTop = 30;
+  constexpr int kLabelWidth = 150, kColumn = 124, kBoxWidth = 114, kLane = 64, kBox = 40, kTop = 30;
   const int n = trace.events_size();
   const int threads = trace.threads_size();
   const std::optional<int> failing = FailingEvent(trace);
@@ -605,12 +602,12 @@ std::string ExportHtml(const Trace& trace) {
     return kTop + static_cast<int>(thread) * kLane + (kLane - kBox) / 2;
   };
 
-  std::string svg = absl::StrCat(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"", width, "\" height=\"", height,
-      "\" viewBox=\"0 0 ", width, " ", height, "\">\n",
-      "<defs><marker id=\"arrowhead\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" "
-      "markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\">"
-      "<path d=\"M0,0 L10,5 L0,10 z\" fill=\"context-stroke\"/></marker></defs>\n");
+  std::string svg =
+      absl::StrCat("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"", width, "\" height=\"",
+                   height, "\" viewBox=\"0 0 ", width, " ", height, "\">\n",
+                   "<defs><marker id=\"arrowhead\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" "
+                   "markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\">"
+                   "<path d=\"M0,0 L10,5 L0,10 z\" fill=\"context-stroke\"/></marker></defs>\n");
   // Step axis.
   svg += "<g class=\"axis\">";
   for (int i = 0; i < n; ++i) {
@@ -622,10 +619,10 @@ std::string ExportHtml(const Trace& trace) {
   // Lanes with their events.
   for (int t = 0; t < threads; ++t) {
     absl::StrAppend(&svg, "<g class=\"lane\" data-thread=\"", t,
-                    "\">\n<rect class=\"lane-bg\" x=\"0\" y=\"", kTop + t * kLane,
-                    "\" width=\"", width, "\" height=\"", kLane,
-                    "\"/><text class=\"lane-label\" x=\"8\" y=\"", kTop + t * kLane + kLane / 2 + 5,
-                    "\">", HtmlEscape(Shorten(ThreadLabel(trace, t), 20)), "</text>\n");
+                    "\">\n<rect class=\"lane-bg\" x=\"0\" y=\"", kTop + t * kLane, "\" width=\"",
+                    width, "\" height=\"", kLane, "\"/><text class=\"lane-label\" x=\"8\" y=\"",
+                    kTop + t * kLane + kLane / 2 + 5, "\">",
+                    HtmlEscape(Shorten(ThreadLabel(trace, t), 20)), "</text>\n");
     for (int i = 0; i < n; ++i) {
       const Event& e = trace.events(i);
       if (e.thread() != static_cast<uint32_t>(t)) continue;
@@ -633,32 +630,31 @@ std::string ExportHtml(const Trace& trace) {
       const std::string value = e.has_value() ? absl::StrCat(" = ", e.value()) : "";
       const std::string detail = EventDetail(trace, e);
       const std::string where = Location(e.location());
-      const std::string tooltip =
-          absl::StrCat("step ", e.step(), "  ", ThreadLabel(trace, e.thread()), "\n", e.op(), " ",
-                       object, value, detail.empty() ? "" : "\n", detail,
-                       where.empty() ? "" : "\n", where);
+      const std::string tooltip = absl::StrCat(
+          "step ", e.step(), "  ", ThreadLabel(trace, e.thread()), "\n", e.op(), " ", object, value,
+          detail.empty() ? "" : "\n", detail, where.empty() ? "" : "\n", where);
       const bool is_failure = failing && *failing == i;
       const std::string cat = e.op().substr(0, e.op().find('.'));
       absl::StrAppend(&svg, "<g class=\"event", is_failure ? " failure" : "", " op-",
                       HtmlEscape(cat), "\" data-index=\"", i, "\" data-step=\"", e.step(),
-                      "\" data-details=\"", HtmlEscape(tooltip), "\"><title>",
-                      HtmlEscape(tooltip), "</title><rect x=\"", box_x(i), "\" y=\"",
-                      box_y(e.thread()), "\" width=\"", kBoxWidth, "\" height=\"", kBox,
-                      "\" rx=\"4\"/><text x=\"", box_x(i) + 5, "\" y=\"", box_y(e.thread()) + 16,
-                      "\">", HtmlEscape(Shorten(e.op(), 18)), "</text><text class=\"obj\" x=\"",
-                      box_x(i) + 5, "\" y=\"", box_y(e.thread()) + 32, "\">",
-                      HtmlEscape(Shorten(object + value, 18)), "</text></g>\n");
+                      "\" data-details=\"", HtmlEscape(tooltip), "\"><title>", HtmlEscape(tooltip),
+                      "</title><rect x=\"", box_x(i), "\" y=\"", box_y(e.thread()), "\" width=\"",
+                      kBoxWidth, "\" height=\"", kBox, "\" rx=\"4\"/><text x=\"", box_x(i) + 5,
+                      "\" y=\"", box_y(e.thread()) + 16, "\">", HtmlEscape(Shorten(e.op(), 18)),
+                      "</text><text class=\"obj\" x=\"", box_x(i) + 5, "\" y=\"",
+                      box_y(e.thread()) + 32, "\">", HtmlEscape(Shorten(object + value, 18)),
+                      "</text></g>\n");
     }
     if (failure_marker && trace.failure().thread() == static_cast<uint32_t>(t)) {
       const std::string text =
           absl::StrCat("FAILURE: ", std::string(FailureKindName(trace.failure().kind())));
       absl::StrAppend(&svg, "<g class=\"event failure marker\" data-step=\"",
                       trace.failure().step(), "\" data-details=\"",
-                      HtmlEscape(absl::StrCat(text, "\n", trace.failure().message())),
-                      "\"><title>", HtmlEscape(trace.failure().message()), "</title><rect x=\"",
-                      box_x(n), "\" y=\"", box_y(t), "\" width=\"", kBoxWidth, "\" height=\"",
-                      kBox, "\" rx=\"4\"/><text x=\"", box_x(n) + 5, "\" y=\"", box_y(t) + 16,
-                      "\">", HtmlEscape(text), "</text></g>\n");
+                      HtmlEscape(absl::StrCat(text, "\n", trace.failure().message())), "\"><title>",
+                      HtmlEscape(trace.failure().message()), "</title><rect x=\"", box_x(n),
+                      "\" y=\"", box_y(t), "\" width=\"", kBoxWidth, "\" height=\"", kBox,
+                      "\" rx=\"4\"/><text x=\"", box_x(n) + 5, "\" y=\"", box_y(t) + 16, "\">",
+                      HtmlEscape(text), "</text></g>\n");
     }
     svg += "</g>\n";
   }
@@ -682,10 +678,10 @@ std::string ExportHtml(const Trace& trace) {
       "<h1>", HtmlEscape(TestName(trace)), "</h1>\n<table class=\"info\">\n",
       "<tr><th>runner</th><td>", HtmlEscape(RunnerName(trace.runner())), "</td></tr>\n",
       "<tr><th>strategy</th><td>", HtmlEscape(StrategyText(trace)), "</td></tr>\n",
-      "<tr><th>seed</th><td>", trace.base_seed(), "</td></tr>\n",
-      "<tr><th>iteration</th><td>", trace.iteration(), " (iteration seed ",
-      trace.iteration_seed(), ")</td></tr>\n", "<tr><th>schedule</th><td>",
-      trace.decisions_size(), " decisions, ", threads, " threads, ", n, " events</td></tr>\n");
+      "<tr><th>seed</th><td>", trace.base_seed(), "</td></tr>\n", "<tr><th>iteration</th><td>",
+      trace.iteration(), " (iteration seed ", trace.iteration_seed(), ")</td></tr>\n",
+      "<tr><th>schedule</th><td>", trace.decisions_size(), " decisions, ", threads, " threads, ", n,
+      " events</td></tr>\n");
   if (trace.has_failure()) {
     const Failure& f = trace.failure();
     const std::string where = Location(f.location());
@@ -758,21 +754,18 @@ std::string DiffTraces(const Trace& a, const Trace& b) {
   }
   if (a.base_seed() != b.base_seed() || a.iteration() != b.iteration() ||
       a.iteration_seed() != b.iteration_seed()) {
-    absl::StrAppend(&out, "seeds differ: A has seed ", a.base_seed(), " iteration ",
-                    a.iteration(), " (iteration seed ", a.iteration_seed(), "), B has seed ",
-                    b.base_seed(), " iteration ", b.iteration(), " (iteration seed ",
-                    b.iteration_seed(), ")\n");
+    absl::StrAppend(&out, "seeds differ: A has seed ", a.base_seed(), " iteration ", a.iteration(),
+                    " (iteration seed ", a.iteration_seed(), "), B has seed ", b.base_seed(),
+                    " iteration ", b.iteration(), " (iteration seed ", b.iteration_seed(), ")\n");
   }
   if (StrategyText(a) != StrategyText(b)) {
-    absl::StrAppend(&out, "strategies differ: A ", StrategyText(a), ", B ", StrategyText(b),
-                    "\n");
+    absl::StrAppend(&out, "strategies differ: A ", StrategyText(a), ", B ", StrategyText(b), "\n");
   }
   auto describe = [](const Trace& t, int i) -> std::string {
     if (i >= t.decisions_size()) return "no decision (the schedule ended)";
     const Decision& d = t.decisions(i);
     if (d.kind() == Decision::SCHEDULE) {
-      return absl::StrCat("schedule ", ThreadLabel(t, d.value()), " (", d.options(),
-                          " enabled)");
+      return absl::StrCat("schedule ", ThreadLabel(t, d.value()), " (", d.options(), " enabled)");
     }
     return absl::StrCat("choose ", d.value(), " of ", d.options());
   };

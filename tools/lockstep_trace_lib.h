@@ -44,8 +44,7 @@ std::string FormatTrace(const Trace& trace);
 // last event of every blocked thread is a target too. NotFound when no event
 // is at `step`, FailedPrecondition when the trace has no failure and no
 // step is given.
-absl::StatusOr<std::vector<int>> SliceEvents(const Trace& trace,
-                                             std::optional<uint64_t> step);
+absl::StatusOr<std::vector<int>> SliceEvents(const Trace& trace, std::optional<uint64_t> step);
 
 // `slice` output: the header, the kept events in `print` format, the failure
 // and "kept K of N events".

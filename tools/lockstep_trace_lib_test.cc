@@ -124,20 +124,17 @@ TEST(SliceTest, FollowsEveryKindOfDependency) {
   // notify that woke it, the send it received (and so t1 up to it, whose
   // lock followed t2's unlock), the store it read (t0's, not t1's). Not t1's
   // later events, nor t0's join.
-  absl::StatusOr<std::vector<int>> kept =
-      SliceEvents(b.trace(), b.trace().events(t2_load).step());
+  absl::StatusOr<std::vector<int>> kept = SliceEvents(b.trace(), b.trace().events(t2_load).step());
   ASSERT_TRUE(kept.ok()) << kept.status();
-  EXPECT_THAT(*kept, ElementsAre(spawn1, spawn2, t2_lock, t2_unlock, t1_store, t1_lock,
-                                 t1_unlock, t1_send, t1_notify, t0_store, t2_wait, t2_recv,
-                                 t2_load));
+  EXPECT_THAT(*kept, ElementsAre(spawn1, spawn2, t2_lock, t2_unlock, t1_store, t1_lock, t1_unlock,
+                                 t1_send, t1_notify, t0_store, t2_wait, t2_recv, t2_load));
 
   // t0's join depends on t1's exit and so on all of t1, but not on t2's
   // wait and what follows.
   kept = SliceEvents(b.trace(), b.trace().events(t0_join).step());
   ASSERT_TRUE(kept.ok()) << kept.status();
-  EXPECT_THAT(*kept, ElementsAre(spawn1, spawn2, t2_lock, t2_unlock, t1_store, t1_lock,
-                                 t1_unlock, t1_send, t1_notify, t1_store_other, t1_exit, t0_store,
-                                 t0_join));
+  EXPECT_THAT(*kept, ElementsAre(spawn1, spawn2, t2_lock, t2_unlock, t1_store, t1_lock, t1_unlock,
+                                 t1_send, t1_notify, t1_store_other, t1_exit, t0_store, t0_join));
 
   EXPECT_EQ(SliceEvents(b.trace(), 999).status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(SliceEvents(b.trace(), std::nullopt).status().code(),

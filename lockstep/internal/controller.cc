@@ -3,11 +3,11 @@
 #include <cxxabi.h>
 
 #include <algorithm>
-#include <string_view>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <string_view>
 #include <typeinfo>
 #include <utility>
 
@@ -142,9 +142,10 @@ Controller::~Controller() = default;
 thread_local Controller* Controller::current_controller_ = nullptr;
 
 void Controller::ThrowOutsideRun(const char* api) {
-  throw UsageError(absl::StrCat(
-      api, " used outside a Lockstep run: Lockstep primitives work only inside a body run "
-           "by lockstep::Runner::Run (or a TEST_LOCKSTEP test)"));
+  throw UsageError(
+      absl::StrCat(api,
+                   " used outside a Lockstep run: Lockstep primitives work only inside a body run "
+                   "by lockstep::Runner::Run (or a TEST_LOCKSTEP test)"));
 }
 
 std::string Controller::ThreadLabel(uint32_t thread) const {
@@ -287,8 +288,7 @@ void Controller::ThreadMain(uint32_t id) {
                     "", 0);
     } catch (...) {
       RecordFailure(Failure::EXCEPTION,
-                    absl::StrCat("uncaught exception of unknown type in ", ThreadLabel(id)), "",
-                    0);
+                    absl::StrCat("uncaught exception of unknown type in ", ThreadLabel(id)), "", 0);
     }
   }
   // Destroy the closure here, on the thread's own stack and inside the run.
@@ -352,7 +352,8 @@ uint32_t Controller::PickNext() {
     pending_[t] = thread.pending;
     if (thread.status == ThreadState::Status::kRunnable) {
       enabled[count++] = t;
-    } else if (thread.status == ThreadState::Status::kBlocked && (thread.timed || thread.spurious)) {
+    } else if (thread.status == ThreadState::Status::kBlocked &&
+               (thread.timed || thread.spurious)) {
       timers = true;
       if (thread.timed) min_deadline = std::min(min_deadline, thread.deadline_ns);
     }
@@ -376,8 +377,8 @@ uint32_t Controller::PickNext() {
   if (count == 0) return kNoThread;
 
   const SchedulingPoint point{std::span<const uint32_t>(enabled, count),
-                              std::span<const PendingOp>(pending_.data(), thread_count_),
-                              current_, step_};
+                              std::span<const PendingOp>(pending_.data(), thread_count_), current_,
+                              step_};
   const uint32_t pick = strategy_->PickThread(point);
   if (pick == Strategy::kDiverged) {
     RecordFailure(Failure::NONDETERMINISM, strategy_->Divergence(), last_location_.file_name(),
@@ -386,10 +387,10 @@ uint32_t Controller::PickNext() {
   }
   if (pick >= thread_count_ || !(threads_[pick]->status == ThreadState::Status::kRunnable ||
                                  timer_enabled(*threads_[pick]))) {
-    RecordFailure(Failure::MISUSE,
-                  absl::StrCat("internal error: the strategy picked thread ", pick,
-                               ", which is not enabled"),
-                  "", 0);
+    RecordFailure(
+        Failure::MISUSE,
+        absl::StrCat("internal error: the strategy picked thread ", pick, ", which is not enabled"),
+        "", 0);
     return kNoThread;
   }
   AppendDecision(Decision::SCHEDULE, pick, count);
@@ -414,8 +415,8 @@ void Controller::AppendDecision(Decision::Kind kind, uint32_t value, uint32_t op
   decisions_.push_back(DecisionRecord{kind, value, options});
   // FNV-style: one multiply per decision; equal hashes mean (almost surely)
   // equal schedules, which is all "distinct schedules" needs.
-  hash_ = (hash_ ^ ((static_cast<uint64_t>(kind) << 62) ^ (static_cast<uint64_t>(value) << 31) ^
-                    options)) *
+  hash_ = (hash_ ^
+           ((static_cast<uint64_t>(kind) << 62) ^ (static_cast<uint64_t>(value) << 31) ^ options)) *
           0x100000001B3ull;
 }
 
@@ -454,8 +455,8 @@ void Controller::SleepUntil(uint64_t deadline_ns, std::source_location location)
                deadline_ns, /*spurious=*/false);
 }
 
-WakeReason Controller::BlockCurrent(const ObjectBase* object, uint32_t join_target,
-                                    const char* op, PendingOp retry, std::source_location location,
+WakeReason Controller::BlockCurrent(const ObjectBase* object, uint32_t join_target, const char* op,
+                                    PendingOp retry, std::source_location location,
                                     std::optional<uint64_t> deadline_ns, bool spurious) {
   CheckNotAborting();
   if (aborting_) return WakeReason::kAborted;
@@ -552,7 +553,8 @@ void Controller::Join(uint32_t target, std::source_location location) {
   if (aborting_) return CheckNotAborting();
   if (target >= thread_count_) {
     return Fail(Failure::MISUSE,
-                absl::StrCat("join() on thread ", target, ", which does not exist in this "
+                absl::StrCat("join() on thread ", target,
+                             ", which does not exist in this "
                              "iteration (a handle kept from an earlier iteration?)"),
                 location);
   }
@@ -625,8 +627,8 @@ void Controller::Fail(Failure::Kind kind, std::string message, std::source_locat
   if (std::uncaught_exceptions() == 0) throw IterationAborted{};
 }
 
-void Controller::RecordFailure(Failure::Kind kind, std::string message, const char* file,
-                               int line, const char* function) {
+void Controller::RecordFailure(Failure::Kind kind, std::string message, const char* file, int line,
+                               const char* function) {
   aborting_ = true;
   if (failure_) return;  // the first failure is the one reported
   failure_.emplace();

@@ -220,7 +220,7 @@ class Controller {
   std::vector<uint32_t> enabled_;
   std::vector<PendingOp> pending_;
   std::vector<DecisionRecord> decisions_;
-  StackPool* stacks_;  // shared by the controllers of this OS thread
+  StackPool* stacks_;                // shared by the controllers of this OS thread
   boost::context::fiber scheduler_;  // continuation of the scheduler context
   static constexpr uint32_t kScheduler = kNoThread - 1;
   uint32_t switched_from_ = kScheduler;  // who made the last switch

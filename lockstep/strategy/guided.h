@@ -30,10 +30,10 @@
 namespace lockstep {
 
 struct SwitchPoint {
-  uint32_t thread;     // the thread at the scheduling point
-  uint32_t index;      // its how-manieth scheduling point (0-based)
-  uint32_t target;     // the thread that runs next
-  bool preemptive;     // `thread` could have continued
+  uint32_t thread;  // the thread at the scheduling point
+  uint32_t index;   // its how-manieth scheduling point (0-based)
+  uint32_t target;  // the thread that runs next
+  bool preemptive;  // `thread` could have continued
 };
 
 class GuidedStrategy final : public Strategy {

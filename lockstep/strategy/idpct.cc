@@ -18,9 +18,7 @@ void IdPctStrategy::BeginIteration(uint64_t iteration, uint64_t seed) {
 
 void IdPctStrategy::OnThreadCreated(uint32_t thread) { pct_.OnThreadCreated(thread); }
 
-uint32_t IdPctStrategy::PickThread(const SchedulingPoint& point) {
-  return pct_.PickThread(point);
-}
+uint32_t IdPctStrategy::PickThread(const SchedulingPoint& point) { return pct_.PickThread(point); }
 
 uint32_t IdPctStrategy::PickValue(uint32_t n) { return pct_.PickValue(n); }
 

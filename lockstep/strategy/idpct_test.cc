@@ -10,8 +10,7 @@ namespace lockstep {
 namespace {
 
 template <typename S>
-std::vector<uint32_t> RunIteration(S& strategy, uint64_t iteration, uint64_t seed,
-                                   uint64_t steps) {
+std::vector<uint32_t> RunIteration(S& strategy, uint64_t iteration, uint64_t seed, uint64_t steps) {
   strategy.BeginIteration(iteration, seed);
   strategy.OnThreadCreated(0);
   strategy.OnThreadCreated(1);

@@ -81,8 +81,7 @@ uint32_t PctStrategy::PickThread(const SchedulingPoint& point) {
       point.current < priorities_.size() && next_yield_priority_ > 1) {
     priorities_[point.current] = next_yield_priority_--;
   }
-  while (next_change_ < change_points_.size() &&
-         change_points_[next_change_].step <= point.step) {
+  while (next_change_ < change_points_.size() && change_points_[next_change_].step <= point.step) {
     priorities_[Top(point.enabled)] = change_points_[next_change_].priority;
     ++next_change_;
   }

@@ -57,8 +57,7 @@ uint32_t PosStrategy::PickValue(uint32_t n) { return prng_.Below(n); }
 
 void PosStrategy::OnExecuted(uint32_t thread, const PendingOp& op) {
   // The executed op is authoritative over the one guessed at pick time.
-  if (!executed_.empty() && executed_.back().provisional &&
-      executed_.back().thread == thread) {
+  if (!executed_.empty() && executed_.back().provisional && executed_.back().thread == thread) {
     executed_.back().op = op;
     executed_.back().provisional = false;
     return;

@@ -7,9 +7,7 @@
 
 namespace lockstep {
 
-void RandomStrategy::BeginIteration(uint64_t /*iteration*/, uint64_t seed) {
-  prng_.Reseed(seed);
-}
+void RandomStrategy::BeginIteration(uint64_t /*iteration*/, uint64_t seed) { prng_.Reseed(seed); }
 
 void RandomStrategy::OnThreadCreated(uint32_t /*thread*/) {}
 

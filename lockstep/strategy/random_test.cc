@@ -16,7 +16,7 @@ using ::testing::Contains;
 // Runs `steps` scheduling points over `threads` always-enabled threads and
 // interleaves a choose(5) every third step; returns picks and values.
 std::vector<uint32_t> RunIteration(RandomStrategy& strategy, uint64_t seed, uint32_t threads,
-                          uint64_t steps) {
+                                   uint64_t steps) {
   std::vector<uint32_t> enabled(threads);
   for (uint32_t t = 0; t < threads; ++t) enabled[t] = t;
   std::vector<PendingOp> pending(threads);

@@ -60,10 +60,10 @@ uint32_t ReplayStrategy::Diverge(absl::string_view now) {
                                ": the test made more decisions than the trace holds (",
                                decisions_.size(), "); it now ", now, kNondeterminism);
   } else {
-    divergence_ = absl::StrCat("replay diverged at step ", step_, " (decision ", next_ + 1,
-                               " of ", decisions_.size(), ", index ", next_,
-                               "): the trace recorded ", DescribeRecorded(decisions_[next_]),
-                               ", but the test now ", now, kNondeterminism);
+    divergence_ = absl::StrCat("replay diverged at step ", step_, " (decision ", next_ + 1, " of ",
+                               decisions_.size(), ", index ", next_, "): the trace recorded ",
+                               DescribeRecorded(decisions_[next_]), ", but the test now ", now,
+                               kNondeterminism);
   }
   return kDiverged;
 }
@@ -92,9 +92,9 @@ uint32_t ReplayStrategy::PickValue(uint32_t n) {
 
 void ReplayStrategy::EndIteration(uint64_t steps) {
   if (!divergence_.empty() || next_ == decisions_.size()) return;
-  divergence_ = absl::StrCat("replay diverged: the test finished after ", next_,
-                             " of the trace's ", decisions_.size(), " decisions (after step ",
-                             steps, ")", kNondeterminism);
+  divergence_ =
+      absl::StrCat("replay diverged: the test finished after ", next_, " of the trace's ",
+                   decisions_.size(), " decisions (after step ", steps, ")", kNondeterminism);
 }
 
 StrategyConfig ReplayStrategy::Config() const { return config_; }

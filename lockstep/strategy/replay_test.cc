@@ -126,10 +126,9 @@ TEST(ReplayStrategyTest, DifferentNumberOfEnabledThreads) {
   ReplayStrategy replay(MakeTrace({Schedule(1, 3)}));
   replay.BeginIteration(0, 1);
   EXPECT_EQ(replay.PickThread({kEnabled01, kPending, 0, 7}), kDiverged);
-  EXPECT_THAT(replay.Divergence(),
-              AllOf(HasSubstr("step 7"), HasSubstr("decision 1 of 1"),
-                    HasSubstr("SCHEDULE thread 1 of 3 enabled threads"),
-                    HasSubstr("enabled threads {0, 1}")));
+  EXPECT_THAT(replay.Divergence(), AllOf(HasSubstr("step 7"), HasSubstr("decision 1 of 1"),
+                                         HasSubstr("SCHEDULE thread 1 of 3 enabled threads"),
+                                         HasSubstr("enabled threads {0, 1}")));
 }
 
 TEST(ReplayStrategyTest, ScheduleWhereTheTraceHasAChoice) {
@@ -182,10 +181,10 @@ TEST(ReplayStrategyTest, MoreDecisionsThanTheTraceHolds) {
   EXPECT_EQ(replay.PickThread({kEnabled01, kPending, 0, 1}), 0u);
   EXPECT_EQ(replay.PickValue(2), 0u);
   EXPECT_EQ(replay.PickThread({kEnabled01, kPending, 0, 2}), kDiverged);
-  EXPECT_THAT(replay.Divergence(),
-              AllOf(HasSubstr("step 2"),
-                    HasSubstr("the test made more decisions than the trace holds (2)"),
-                    HasSubstr("enabled threads {0, 1}"), HasSubstr("nondeterministic")));
+  EXPECT_THAT(
+      replay.Divergence(),
+      AllOf(HasSubstr("step 2"), HasSubstr("the test made more decisions than the trace holds (2)"),
+            HasSubstr("enabled threads {0, 1}"), HasSubstr("nondeterministic")));
   // Also for a choice.
   replay.BeginIteration(0, 1);
   replay.PickThread({kEnabled01, kPending, 0, 1});

@@ -22,10 +22,10 @@ namespace lockstep {
 // What a thread will do when it next runs.
 struct PendingOp {
   enum class Kind : uint8_t {
-    kStart,  // the thread has not run yet
-    kRead,   // reads `object` (atomic load, try_recv on empty mailbox, ...)
-    kWrite,  // modifies `object` (lock, unlock, store, send, ...)
-    kYield,  // yield(): the thread asks to let others run
+    kStart,    // the thread has not run yet
+    kRead,     // reads `object` (atomic load, try_recv on empty mailbox, ...)
+    kWrite,    // modifies `object` (lock, unlock, store, send, ...)
+    kYield,    // yield(): the thread asks to let others run
     kTimeout,  // the thread is blocked with a deadline; running it fires the timeout
   };
   Kind kind = Kind::kStart;
@@ -42,10 +42,10 @@ struct PendingOp {
 
 // The facts at one scheduling point.
 struct SchedulingPoint {
-  std::span<const uint32_t> enabled;  // thread ids, ascending, never empty
+  std::span<const uint32_t> enabled;   // thread ids, ascending, never empty
   std::span<const PendingOp> pending;  // indexed by thread id, all threads
-  uint32_t current = 0;               // the thread that ran last
-  uint64_t step = 0;                  // 1-based scheduling step
+  uint32_t current = 0;                // the thread that ran last
+  uint64_t step = 0;                   // 1-based scheduling step
 };
 
 class Strategy {
