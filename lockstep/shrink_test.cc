@@ -32,6 +32,16 @@ void LostUpdate() {
   LOCKSTEP_CHECK(counter.load() == 3);
 }
 
+void TwoThreadLostUpdate() {
+  Atomic<int> counter(0, "counter");
+  auto increment = [&] { counter.store(counter.load() + 1); };
+  Thread a = spawn(increment, "a");
+  Thread b = spawn(increment, "b");
+  a.join();
+  b.join();
+  LOCKSTEP_CHECK(counter.load() == 2);
+}
+
 void LockOrderInversion() {
   Mutex a("a");
   Mutex b("b");
@@ -80,6 +90,16 @@ TEST(ShrinkTest, LostUpdateShrinksToOnePreemption) {
   ASSERT_TRUE(again.failed());
   EXPECT_EQ(again.trace->failure().kind(), Failure::ASSERTION);
   EXPECT_EQ(again.trace->failure().location().line(), found.failure().location().line());
+}
+
+TEST(ShrinkTest, TwoThreadLostUpdateShrinksToOnePreemption) {
+  for (StrategyKind strategy : {StrategyKind::kRandom, StrategyKind::kPos, StrategyKind::kPct}) {
+    const Trace found = FindFailure(TwoThreadLostUpdate, strategy);
+    absl::StatusOr<ShrinkResult> shrunk = ShrinkTrace(TwoThreadLostUpdate, found);
+    ASSERT_TRUE(shrunk.ok()) << shrunk.status();
+    EXPECT_EQ(shrunk->preemptions_after, 1u) << StrategyKindName(strategy);
+    EXPECT_LE(shrunk->preemptions_after, shrunk->preemptions_before);
+  }
 }
 
 TEST(ShrinkTest, LockOrderDeadlockShrinksToOnePreemption) {
