@@ -18,8 +18,8 @@ namespace {
 using internal::Controller;
 using internal::IterationOutcome;
 
-Trace TraceHeader(const Options& options, uint64_t iteration, uint64_t seed,
-                  StrategyConfig strategy) {
+Trace HeaderFromOptions(const Options& options, uint64_t iteration, uint64_t seed,
+                        StrategyConfig strategy) {
   Trace trace;
   trace.set_format_version(kTraceFormatVersion);
   trace.set_test_suite(options.test_suite);
@@ -104,16 +104,7 @@ RunResult Runner::Run(const std::function<void()>& body, const Options& options)
   if (const Trace* recorded = options.replay) {
     Controller controller({.max_steps = recorded->max_steps(),
                            .spurious_wakeups = recorded->strategy().spurious_wakeups()});
-    Trace trace;
-    trace.set_format_version(kTraceFormatVersion);
-    trace.set_test_suite(recorded->test_suite());
-    trace.set_test_name(recorded->test_name());
-    trace.set_runner(RUNNER_CONTROLLED);
-    *trace.mutable_strategy() = recorded->strategy();
-    trace.set_base_seed(recorded->base_seed());
-    trace.set_iteration(recorded->iteration());
-    trace.set_iteration_seed(recorded->iteration_seed());
-    trace.set_max_steps(recorded->max_steps());
+    Trace trace = TraceHeader(*recorded);
     *trace.mutable_decisions() = recorded->decisions();
     IterationOutcome outcome = controller.RunIteration(body, **strategy, recorded->iteration(),
                                                        recorded->iteration_seed(), &trace);
@@ -137,9 +128,9 @@ RunResult Runner::Run(const std::function<void()>& body, const Options& options)
     result.total_steps += outcome.steps;
     schedules.insert(outcome.schedule_hash);
     if (outcome.failure) {
-      result.trace = RecordFailingIteration(body, controller,
-                                            TraceHeader(options, i, seed, outcome.strategy_config),
-                                            *outcome.failure);
+      result.trace = RecordFailingIteration(
+          body, controller, HeaderFromOptions(options, i, seed, outcome.strategy_config),
+          *outcome.failure);
       break;
     }
   }

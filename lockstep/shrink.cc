@@ -164,12 +164,7 @@ absl::StatusOr<ShrinkResult> ShrinkTrace(const std::function<void()>& body, cons
   // Record the result as an ordinary trace: the same header, the exact
   // decisions of the shrunk run, and its events.
   ShrinkResult result;
-  result.trace = trace;
-  result.trace.clear_decisions();
-  result.trace.clear_threads();
-  result.trace.clear_objects();
-  result.trace.clear_events();
-  result.trace.clear_failure();
+  result.trace = TraceHeader(trace);
   if (!shrinker.Try(best, &result.trace)) {
     return absl::InternalError("the shrunk schedule did not fail again when recorded");
   }

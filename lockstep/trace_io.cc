@@ -483,6 +483,18 @@ std::string_view FailureKindName(Failure::Kind kind) {
   }
 }
 
+Trace TraceHeader(const Trace& trace) {
+  Trace header = trace;
+  header.clear_decisions();
+  header.clear_threads();
+  header.clear_objects();
+  header.clear_events();
+  header.clear_failure();
+  header.clear_shrink();
+  header.clear_checksum();
+  return header;
+}
+
 bool SameFailure(const Failure& a, const Failure& b) {
   return a.kind() == b.kind() && a.location().file() == b.location().file() &&
          a.location().line() == b.location().line();

@@ -116,6 +116,11 @@ absl::StatusOr<Trace> TraceFromText(std::string_view text);
 // and "unknown" for values outside the enum.
 std::string_view FailureKindName(Failure::Kind kind);
 
+// The header of `trace`: test identity, runner, strategy, seeds and limits,
+// without the decisions and without what a run records (threads, objects,
+// events, failure, shrink counts). The start of a trace for a re-run.
+Trace TraceHeader(const Trace& trace);
+
 // Whether two failures count as the same bug: same kind and same source
 // location (file and line). Replay verdicts and shrinking use it.
 bool SameFailure(const Failure& a, const Failure& b);

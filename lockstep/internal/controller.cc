@@ -301,11 +301,7 @@ void Controller::FinishThread(uint32_t id) {
   thread.status = ThreadState::Status::kFinished;
   for (uint32_t t = 0; t < thread_count_; ++t) {
     ThreadState& other = *threads_[t];
-    if (other.status == ThreadState::Status::kBlocked && other.join_target == id) {
-      other.status = ThreadState::Status::kRunnable;
-      other.wake = WakeReason::kNotified;
-      other.join_target = kNoThread;
-    }
+    if (other.status == ThreadState::Status::kBlocked && other.join_target == id) Wake(other);
   }
   next_ = kNoThread;
   if (aborting_) return;
@@ -488,6 +484,12 @@ WakeReason Controller::BlockCurrent(const ObjectBase* object, uint32_t join_targ
   return thread.wake;
 }
 
+void Controller::Wake(ThreadState& thread) {
+  thread.status = ThreadState::Status::kRunnable;
+  thread.wake = WakeReason::kNotified;
+  thread.join_target = kNoThread;
+}
+
 int Controller::WaitersOn(const ObjectBase& object) const {
   int count = 0;
   for (uint32_t t = 0; t < thread_count_; ++t) {
@@ -502,8 +504,7 @@ int Controller::WakeAll(const ObjectBase& object) {
   for (uint32_t t = 0; t < thread_count_; ++t) {
     ThreadState& thread = *threads_[t];
     if (thread.status == ThreadState::Status::kBlocked && thread.blocked_on == &object) {
-      thread.status = ThreadState::Status::kRunnable;
-      thread.wake = WakeReason::kNotified;
+      Wake(thread);
       ++count;
     }
   }
@@ -519,8 +520,7 @@ uint32_t Controller::WakeOne(const ObjectBase& object) {
     ThreadState& thread = *threads_[t];
     if (thread.status != ThreadState::Status::kBlocked || thread.blocked_on != &object) continue;
     if (index-- == 0) {
-      thread.status = ThreadState::Status::kRunnable;
-      thread.wake = WakeReason::kNotified;
+      Wake(thread);
       return t;
     }
   }

@@ -207,6 +207,8 @@ class Controller {
   void KeepContinuation(boost::context::fiber from);
   void ThreadMain(uint32_t thread);
   void FinishThread(uint32_t thread);
+  // Makes a blocked thread runnable (notified).
+  void Wake(ThreadState& thread);
   void CheckNotAborting();
   void Teardown();
   void ReportDeadlock();
