@@ -19,12 +19,15 @@ void ReportFailure(Failure::Kind kind, std::string_view message, std::source_loc
                  location.line(), static_cast<int>(message.size()), message.data());
     std::abort();
   }
-  c->Fail(kind, std::string(message), location);
+  c->ReportUserFailure(kind, std::string(message), location.file_name(),
+                       static_cast<int>(location.line()), location.function_name(),
+                       /*unwind=*/true);
 }
 
 void ReportFailure(Failure::Kind kind, std::string_view message, const char* file, int line) {
-  RecordFailure(kind, message, file, line);
-  if (std::uncaught_exceptions() == 0) throw internal::IterationAborted{};
+  Controller* c = Controller::CurrentOrNull();
+  if (c == nullptr) return RecordFailure(kind, message, file, line);  // aborts
+  c->ReportUserFailure(kind, std::string(message), file, line, "", /*unwind=*/true);
 }
 
 void RecordFailure(Failure::Kind kind, std::string_view message, const char* file, int line) {
@@ -35,7 +38,7 @@ void RecordFailure(Failure::Kind kind, std::string_view message, const char* fil
                  message.data());
     std::abort();
   }
-  c->RecordFailure(kind, std::string(message), file, line);
+  c->ReportUserFailure(kind, std::string(message), file, line, "", /*unwind=*/false);
 }
 
 }  // namespace lockstep

@@ -107,7 +107,8 @@ struct PooledStack {
 // --- Threads ------------------------------------------------------------
 
 struct Controller::ThreadState {
-  enum class Status { kRunnable, kBlocked, kFinished };
+  // kOutside: running outside the model after its quantum expired (executor).
+  enum class Status { kRunnable, kBlocked, kFinished, kOutside };
 
   std::string name;
   std::source_location created_at;
@@ -157,13 +158,24 @@ std::string Controller::ThreadLabel(uint32_t thread) const {
 
 IterationOutcome Controller::RunIteration(const std::function<void()>& body, Strategy& strategy,
                                           uint64_t iteration, uint64_t seed, Trace* trace) {
-  Controller* const previous = current_controller_;
-  current_controller_ = this;
+  BeginIteration(strategy, iteration, seed, trace);
+  // Capture the body by reference: copying the std::function could allocate.
+  Spawn([&body] { body(); }, "main", /*detached=*/false, std::source_location::current());
+  next_ = 0;
+  RunLoop();
+  Teardown();
+  return EndIteration();
+}
+
+void Controller::BeginIteration(Strategy& strategy, uint64_t iteration, uint64_t seed,
+                                Trace* trace) {
+  previous_controller_ = Exchange(this);
   strategy_ = &strategy;
   trace_ = trace;
   epoch_ = g_next_epoch.fetch_add(1, std::memory_order_relaxed);
   thread_count_ = 0;
   object_count_ = 0;
+  outside_count_ = 0;
   step_ = 0;
   now_ns_ = 0;
   hash_ = 0;
@@ -172,30 +184,27 @@ IterationOutcome Controller::RunIteration(const std::function<void()>& body, Str
   failure_.reset();
   decisions_.clear();
   last_location_ = std::source_location::current();
-
   strategy.BeginIteration(iteration, seed);
   current_ = 0;
-  // Capture the body by reference: copying the std::function could allocate.
-  Spawn([&body] { body(); }, "main", /*detached=*/false, std::source_location::current());
-  next_ = 0;
-  RunLoop();
-  Teardown();
+}
+
+IterationOutcome Controller::EndIteration() {
   IterationOutcome outcome;
-  if (failure_) outcome.strategy_config = strategy.Config();
-  strategy.EndIteration(step_);
+  if (failure_) outcome.strategy_config = strategy_->Config();
+  strategy_->EndIteration(step_);
   if (!failure_) {
     // Replay: the body finished before using every recorded decision.
-    if (std::string divergence = strategy.Divergence(); !divergence.empty()) {
+    if (std::string divergence = strategy_->Divergence(); !divergence.empty()) {
       RecordFailure(Failure::NONDETERMINISM, std::move(divergence), "", 0);
     }
   }
-
   outcome.failure = std::move(failure_);
+  failure_.reset();
   outcome.steps = step_;
   outcome.schedule_hash = hash_;
   strategy_ = nullptr;
   trace_ = nullptr;
-  current_controller_ = previous;
+  Exchange(previous_controller_);
   return outcome;
 }
 
@@ -248,7 +257,9 @@ uint32_t Controller::Spawn(std::function<void()> fn, std::string_view name, bool
   thread.spurious = false;
   thread.detached = detached;
   thread.joined = false;
-  thread.fiber = ctx::fiber(std::allocator_arg, PooledStack{&stacks_->free, &stacks_->allocator},
+  // With an executor the thread's code runs elsewhere (fn is null).
+  if (thread.fn != nullptr) {
+    thread.fiber = ctx::fiber(std::allocator_arg, PooledStack{&stacks_->free, &stacks_->allocator},
                             [this, id](ctx::fiber&& from) {
                               KeepContinuation(std::move(from));
                               ThreadMain(id);
@@ -259,6 +270,7 @@ uint32_t Controller::Spawn(std::function<void()> fn, std::string_view name, bool
                               current_ = next_;
                               return std::move(threads_[next_]->fiber);
                             });
+  }
   if (pending_.size() < thread_count_) {
     pending_.resize(thread_count_);
     enabled_.resize(thread_count_);
@@ -321,7 +333,48 @@ void Controller::FinishThread(uint32_t id) {
     return;
   }
   next_ = PickNext();
-  if (next_ == kNoThread && !aborting_) ReportDeadlock();
+  if (next_ == kNoThread && !aborting_ && outside_count_ == 0) ReportDeadlock();
+}
+
+void Controller::AbortCurrent() {
+  if (executor_ == nullptr) throw IterationAborted{};
+}
+
+// --- Executor support ---------------------------------------------------
+
+void Controller::ThreadFinished(uint32_t thread) {
+  FinishThread(thread);
+  executor_->Exit(thread, next_);
+}
+
+void Controller::SetDetached(uint32_t thread) { threads_[thread]->detached = true; }
+
+uint32_t Controller::ExpireQuantum() {
+  ThreadState& thread = *threads_[current_];
+  if (thread.status != ThreadState::Status::kRunnable) return kNoThread;
+  thread.status = ThreadState::Status::kOutside;
+  ++outside_count_;
+  Record("quantum.expired", 0, last_location_);
+  current_ = PickNext();
+  return current_;
+}
+
+bool Controller::ReturnFromOutside(uint32_t thread, PendingOp op) {
+  ThreadState& state = *threads_[thread];
+  if (state.status != ThreadState::Status::kOutside) return false;
+  state.status = ThreadState::Status::kRunnable;
+  state.pending = op;
+  --outside_count_;
+  return current_ == kNoThread;
+}
+
+void Controller::ReportUserFailure(Failure::Kind kind, std::string message, const char* file,
+                                   int line, const char* function, bool unwind) {
+  if (executor_ != nullptr) {
+    return executor_->ReportFailure(*this, kind, std::move(message), file, line, function);
+  }
+  RecordFailure(kind, std::move(message), file, line, function);
+  if (unwind && std::uncaught_exceptions() == 0) throw IterationAborted{};
 }
 
 uint32_t Controller::PickNext() {
@@ -418,6 +471,11 @@ void Controller::AppendDecision(Decision::Kind kind, uint32_t value, uint32_t op
 
 // Fiber to fiber, without a detour through the scheduler context: one jump.
 void Controller::SwitchTo(uint32_t thread) {
+  if (executor_ != nullptr) {
+    const uint32_t me = current_;
+    current_ = thread;
+    return executor_->Switch(me, thread);
+  }
   switched_from_ = current_;
   current_ = thread;
   ctx::fiber from = std::move(threads_[thread]->fiber).resume();
@@ -425,7 +483,7 @@ void Controller::SwitchTo(uint32_t thread) {
 }
 
 void Controller::CheckNotAborting() {
-  if (aborting_ && std::uncaught_exceptions() == 0) throw IterationAborted{};
+  if (aborting_ && std::uncaught_exceptions() == 0) AbortCurrent();
 }
 
 void Controller::SchedulePoint(PendingOp op, std::source_location location) {
@@ -435,7 +493,7 @@ void Controller::SchedulePoint(PendingOp op, std::source_location location) {
   threads_[current_]->pending = op;
   const uint32_t me = current_;
   const uint32_t pick = PickNext();
-  if (pick == kNoThread) throw IterationAborted{};
+  if (pick == kNoThread) return AbortCurrent();
   if (pick != me) SwitchTo(pick);
   CheckNotAborting();
 }
@@ -470,11 +528,16 @@ WakeReason Controller::BlockCurrent(const ObjectBase* object, uint32_t join_targ
   thread.deadline_ns = deadline_ns.value_or(0);
   thread.spurious = spurious;
   const uint32_t pick = PickNext();
-  if (pick == kNoThread) {
+  if (pick == kNoThread && !aborting_ && outside_count_ > 0) {
+    current_ = kNoThread;  // wait for a thread running outside the model
+    executor_->Switch(me, kNoThread);
+  } else if (pick == kNoThread) {
     if (!aborting_) ReportDeadlock();
-    throw IterationAborted{};
+    AbortCurrent();
+    return WakeReason::kAborted;
+  } else if (pick != me) {
+    SwitchTo(pick);
   }
-  if (pick != me) SwitchTo(pick);
   CheckNotAborting();
   if (aborting_) return WakeReason::kAborted;
   thread.blocked_on = nullptr;
@@ -539,7 +602,8 @@ uint32_t Controller::Choose(uint32_t n) {
   if (value == Strategy::kDiverged) {
     RecordFailure(Failure::NONDETERMINISM, strategy_->Divergence(), last_location_.file_name(),
                   static_cast<int>(last_location_.line()), last_location_.function_name());
-    throw IterationAborted{};
+    AbortCurrent();
+    return 0;
   }
   AppendDecision(Decision::CHOOSE, value, n);
   return value;
@@ -624,7 +688,7 @@ void Controller::ReportDeadlock() {
 void Controller::Fail(Failure::Kind kind, std::string message, std::source_location location) {
   RecordFailure(kind, std::move(message), location.file_name(), static_cast<int>(location.line()),
                 location.function_name());
-  if (std::uncaught_exceptions() == 0) throw IterationAborted{};
+  if (std::uncaught_exceptions() == 0) AbortCurrent();
 }
 
 void Controller::RecordFailure(Failure::Kind kind, std::string message, const char* file, int line,

@@ -6,11 +6,12 @@
 // (Block), and "O wakes these threads" (Wake*). It asks the strategy which
 // enabled thread runs next; the strategy never sees a primitive.
 //
-// Execution: every logical thread is a Boost.Context fiber on the calling OS
-// thread, so exactly one runs at a time. A thread switch jumps straight from
-// fiber to fiber; the scheduler context (the stack that called RunIteration)
-// starts the iteration and gets control back when it ends. Stacks come from
-// a pool kept across iterations.
+// Execution: by default every logical thread is a Boost.Context fiber on the
+// calling OS thread, so exactly one runs at a time. A thread switch jumps
+// straight from fiber to fiber; the scheduler context (the stack that called
+// RunIteration) starts the iteration and gets control back when it ends.
+// Stacks come from a pool kept across iterations. The native runner instead
+// plugs in an Executor that runs each logical thread on its own OS thread.
 #ifndef LOCKSTEP_INTERNAL_CONTROLLER_H_
 #define LOCKSTEP_INTERNAL_CONTROLLER_H_
 
@@ -88,6 +89,27 @@ struct IterationOutcome {
   StrategyConfig strategy_config;
 };
 
+// How a chosen logical thread actually runs, when it is not a fiber: the
+// native runner runs each logical thread on its own OS thread and lets one
+// run at a time by handing over a baton. With an executor the controller
+// never throws to unwind a thread: once the iteration has failed its entry
+// points return (Block returns kAborted) and the caller decides what the
+// thread does next.
+class Executor {
+ public:
+  virtual ~Executor() = default;
+  // The calling thread `from` lets `to` run (kNoThread: nobody can run now,
+  // but a thread running outside the model will come back) and waits until
+  // it is chosen again or released.
+  virtual void Switch(uint32_t from, uint32_t to) = 0;
+  // Thread `from` has finished; `to` runs next (kNoThread: nobody, for now).
+  virtual void Exit(uint32_t from, uint32_t to) = 0;
+  // Records a failure reported by user code (an assertion in any thread),
+  // serialized with the threads' other calls into the controller.
+  virtual void ReportFailure(Controller& controller, Failure::Kind kind, std::string message,
+                             const char* file, int line, const char* function) = 0;
+};
+
 class Controller {
  public:
   struct Settings {
@@ -114,6 +136,49 @@ class Controller {
   // finished or the iteration failed and was torn down.
   IterationOutcome RunIteration(const std::function<void()>& body, Strategy& strategy,
                                 uint64_t iteration, uint64_t seed, Trace* trace);
+
+  // --- For an executor (the native runner) ------------------------------
+  // An iteration is BeginIteration, SpawnThread(main), the threads running
+  // until main finishes or the iteration fails, then EndIteration.
+
+  void set_executor(Executor* executor) { executor_ = executor; }
+  void BeginIteration(Strategy& strategy, uint64_t iteration, uint64_t seed, Trace* trace);
+  IterationOutcome EndIteration();
+  // A new logical thread whose code the executor runs; runnable now.
+  uint32_t SpawnThread(std::string_view name, bool detached) {
+    return Spawn(nullptr, name, detached, std::source_location::current());
+  }
+  // Thread `thread` (the caller) finished; hands over to the next one.
+  void ThreadFinished(uint32_t thread);
+  void SetDetached(uint32_t thread);
+  // The running thread reached no scheduling point within its quantum: it
+  // goes on outside the model and the strategy picks another thread, which
+  // is returned (kNoThread: none can run now).
+  uint32_t ExpireQuantum();
+  // Thread `thread`, outside the model since its quantum expired, reached an
+  // operation: it becomes an ordinary runnable thread again. Returns true
+  // when nobody holds the baton, so it may take it at once.
+  bool ReturnFromOutside(uint32_t thread, PendingOp op);
+  // Threads running outside the model right now.
+  uint32_t outside_count() const { return outside_count_; }
+  // Makes `thread` the current one (taking an idle baton).
+  void set_current(uint32_t thread) { current_ = thread; }
+  // Installs `controller` as the current one for the calling OS thread;
+  // returns the previous one.
+  static Controller* Exchange(Controller* controller) {
+    Controller* previous = current_controller_;
+    current_controller_ = controller;
+    return previous;
+  }
+  // A failure reported by user code through failure.h.
+  // Unwinds the calling fiber when `unwind` (and it is not unwinding already).
+  void ReportUserFailure(Failure::Kind kind, std::string message, const char* file, int line,
+                         const char* function, bool unwind);
+  std::optional<Failure>& failure() { return failure_; }
+  // Stops modelling: from now on the iteration's threads return from the
+  // controller's entry points at once (Block returns kAborted).
+  void StopModelling() { aborting_ = true; }
+  Trace* trace() const { return trace_; }
 
   // The decisions of the last iteration.
   const std::vector<DecisionRecord>& decisions() const { return decisions_; }
@@ -165,7 +230,8 @@ class Controller {
   bool Finished(uint32_t thread) const;
 
   // Fails the iteration with `kind` (the first failure wins) and unwinds the
-  // calling thread, unless it is already unwinding: then it only records.
+  // calling thread, unless it is already unwinding (or runs on an executor):
+  // then it only records.
   void Fail(Failure::Kind kind, std::string message, std::source_location location);
   // Records the failure without unwinding (for callers that must not throw).
   void RecordFailure(Failure::Kind kind, std::string message, const char* file, int line,
@@ -206,6 +272,9 @@ class Controller {
   // Stores the continuation of the context that just switched to us.
   void KeepContinuation(boost::context::fiber from);
   void ThreadMain(uint32_t thread);
+  // Ends the calling thread's part of a failed iteration: unwinds a fiber;
+  // with an executor, returns (the caller stops modelling).
+  void AbortCurrent();
   void FinishThread(uint32_t thread);
   // Makes a blocked thread runnable (notified).
   void Wake(ThreadState& thread);
@@ -215,6 +284,9 @@ class Controller {
   void AppendDecision(Decision::Kind kind, uint32_t value, uint32_t options);
 
   Settings settings_;
+  Executor* executor_ = nullptr;
+  Controller* previous_controller_ = nullptr;
+  uint32_t outside_count_ = 0;
   Strategy* strategy_ = nullptr;
   Trace* trace_ = nullptr;
   std::vector<std::unique_ptr<ThreadState>> threads_;  // reused across iterations
