@@ -344,6 +344,7 @@ void Controller::AbortCurrent() {
 
 void Controller::ThreadFinished(uint32_t thread) {
   FinishThread(thread);
+  current_ = next_;
   executor_->Exit(thread, next_);
 }
 

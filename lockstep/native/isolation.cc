@@ -1,0 +1,154 @@
+#include "lockstep/native/isolation.h"
+
+#include <sys/mman.h>
+
+#include <cstring>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "lockstep/native/session.h"
+
+namespace lockstep::native_internal {
+
+namespace {
+enum Tag : uint32_t { kDecision = 1, kThread, kObject, kEvent, kOutcome };
+
+struct OutcomeHeader {
+  uint64_t steps;
+  uint64_t schedule_hash;
+  uint32_t quantum_expirations;
+  uint32_t has_failure;
+};
+}  // namespace
+
+struct ChildStream::Header {
+  std::atomic<uint64_t> committed;  // bytes of complete records
+  std::atomic<int> crash_signal;
+  std::atomic<uint32_t> crash_thread;
+  std::atomic<uint32_t> overflowed;
+  char data[];
+};
+
+absl::StatusOr<ChildStream*> ChildStream::Create(size_t capacity) {
+  void* memory = mmap(nullptr, sizeof(Header) + capacity, PROT_READ | PROT_WRITE,
+                      MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (memory == MAP_FAILED) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cannot map the isolation stream: ", std::strerror(errno)));
+  }
+  return new ChildStream(new (memory) Header(), capacity);
+}
+
+ChildStream::~ChildStream() { munmap(header_, sizeof(Header) + capacity_); }
+
+void ChildStream::Reset() {
+  header_->committed.store(0, std::memory_order_relaxed);
+  header_->crash_signal.store(0, std::memory_order_relaxed);
+  header_->crash_thread.store(internal::kNoThread, std::memory_order_relaxed);
+  header_->overflowed.store(0, std::memory_order_relaxed);
+  decisions_ = 0;
+  threads_ = objects_ = events_ = 0;
+}
+
+void ChildStream::Append(uint32_t tag, const void* data, uint32_t size) {
+  const uint64_t at = header_->committed.load(std::memory_order_relaxed);
+  if (at + 8 + size > capacity_) {
+    header_->overflowed.store(1, std::memory_order_relaxed);
+    return;
+  }
+  std::memcpy(header_->data + at, &tag, 4);
+  std::memcpy(header_->data + at + 4, &size, 4);
+  std::memcpy(header_->data + at + 8, data, size);
+  // Published only when complete: a crash cannot leave half a record.
+  header_->committed.store(at + 8 + size, std::memory_order_release);
+}
+
+void ChildStream::AppendMessage(uint32_t tag, const google::protobuf::MessageLite& message) {
+  const std::string bytes = message.SerializeAsString();
+  Append(tag, bytes.data(), static_cast<uint32_t>(bytes.size()));
+}
+
+void ChildStream::Flush(const internal::Controller& controller, const Trace* trace) {
+  const std::vector<internal::DecisionRecord>& decisions = controller.decisions();
+  if (decisions_ > decisions.size()) decisions_ = 0;  // a new iteration
+  for (; decisions_ < decisions.size(); ++decisions_) {
+    Append(kDecision, &decisions[decisions_], sizeof(internal::DecisionRecord));
+  }
+  if (trace == nullptr) return;
+  for (; threads_ < trace->threads_size(); ++threads_) {
+    AppendMessage(kThread, trace->threads(threads_));
+  }
+  for (; objects_ < trace->objects_size(); ++objects_) {
+    AppendMessage(kObject, trace->objects(objects_));
+  }
+  for (; events_ < trace->events_size(); ++events_) AppendMessage(kEvent, trace->events(events_));
+}
+
+void ChildStream::WriteOutcome(const NativeOutcome& native) {
+  const internal::IterationOutcome& outcome = native.outcome;
+  Trace extra;  // carries the failure and the strategy configuration
+  if (outcome.failure) *extra.mutable_failure() = *outcome.failure;
+  *extra.mutable_strategy() = outcome.strategy_config;
+  const std::string bytes = extra.SerializeAsString();
+  std::string record(sizeof(OutcomeHeader), '\0');
+  const OutcomeHeader header{outcome.steps, outcome.schedule_hash, native.quantum_expirations,
+                             outcome.failure ? 1u : 0u};
+  std::memcpy(record.data(), &header, sizeof(header));
+  record += bytes;
+  Append(kOutcome, record.data(), static_cast<uint32_t>(record.size()));
+}
+
+void ChildStream::NoteCrash(int signal, uint32_t thread) {
+  header_->crash_thread.store(thread, std::memory_order_relaxed);
+  header_->crash_signal.store(signal, std::memory_order_release);
+}
+
+ChildStream::Contents ChildStream::Read() const {
+  Contents contents;
+  contents.crash_signal = header_->crash_signal.load(std::memory_order_acquire);
+  contents.crash_thread = header_->crash_thread.load(std::memory_order_relaxed);
+  contents.overflowed = header_->overflowed.load(std::memory_order_relaxed) != 0;
+  const uint64_t end = header_->committed.load(std::memory_order_acquire);
+  uint64_t at = 0;
+  while (at + 8 <= end) {
+    uint32_t tag = 0;
+    uint32_t size = 0;
+    std::memcpy(&tag, header_->data + at, 4);
+    std::memcpy(&size, header_->data + at + 4, 4);
+    const char* data = header_->data + at + 8;
+    at += 8 + size;
+    switch (tag) {
+      case kDecision: {
+        internal::DecisionRecord decision;
+        std::memcpy(&decision, data, sizeof(decision));
+        contents.decisions.push_back(decision);
+        break;
+      }
+      case kThread:
+        contents.trace.add_threads()->ParseFromArray(data, static_cast<int>(size));
+        break;
+      case kObject:
+        contents.trace.add_objects()->ParseFromArray(data, static_cast<int>(size));
+        break;
+      case kEvent:
+        contents.trace.add_events()->ParseFromArray(data, static_cast<int>(size));
+        break;
+      case kOutcome: {
+        OutcomeHeader header;
+        std::memcpy(&header, data, sizeof(header));
+        Trace extra;
+        extra.ParseFromArray(data + sizeof(header), static_cast<int>(size - sizeof(header)));
+        contents.finished = true;
+        contents.steps = header.steps;
+        contents.schedule_hash = header.schedule_hash;
+        contents.quantum_expirations = header.quantum_expirations;
+        if (header.has_failure != 0) contents.failure = extra.failure();
+        contents.strategy_config = extra.strategy();
+        break;
+      }
+    }
+  }
+  return contents;
+}
+
+}  // namespace lockstep::native_internal

@@ -1,0 +1,490 @@
+#include "lockstep/native/native_runner.h"
+
+#include <execinfo.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "lockstep/failure.h"
+#include "lockstep/internal/controller.h"
+#include "lockstep/internal/prng.h"
+#include "lockstep/native/isolation.h"
+#include "lockstep/native/session.h"
+#include "lockstep/strategy/factory.h"
+#include "lockstep/strategy/replay.h"
+#include "lockstep/trace_io.h"
+
+namespace lockstep {
+
+namespace native_internal {
+void LinkInterposer();
+}  // namespace native_internal
+
+std::string_view NativeModeName(NativeMode mode) {
+  return mode == NativeMode::kObserve ? "observe" : "control";
+}
+
+absl::StatusOr<NativeMode> ParseNativeMode(std::string_view name) {
+  if (name == "control") return NativeMode::kControl;
+  if (name == "observe") return NativeMode::kObserve;
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown native mode \"", std::string(name), "\"; accepted: control, observe"));
+}
+
+Options NativeOptions::Common() const {
+  return Options{.iterations = iterations,
+                 .seed = seed,
+                 .strategy = strategy,
+                 .pct_depth = pct_depth,
+                 .fair_prefix = fair_prefix,
+                 .max_steps = max_steps,
+                 .time_budget = time_budget,
+                 .spurious_wakeups = spurious_wakeups,
+                 .test_suite = test_suite,
+                 .test_name = test_name,
+                 .replay = replay};
+}
+
+void NativeOptions::SetCommon(const Options& o) {
+  iterations = o.iterations;
+  seed = o.seed;
+  strategy = o.strategy;
+  pct_depth = o.pct_depth;
+  fair_prefix = o.fair_prefix;
+  max_steps = o.max_steps;
+  time_budget = o.time_budget;
+  spurious_wakeups = o.spurious_wakeups;
+  test_suite = o.test_suite;
+  test_name = o.test_name;
+  replay = o.replay;
+}
+
+namespace {
+
+using internal::Controller;
+using internal::DecisionRecord;
+using internal::kNoThread;
+using native_internal::ChildStream;
+using native_internal::IterationSetup;
+using native_internal::NativeOutcome;
+using native_internal::Session;
+
+// What one iteration left: its outcome and decisions, and (when recording)
+// its threads, objects and events in the trace passed in.
+struct IterationResult {
+  NativeOutcome native;
+  std::vector<DecisionRecord> decisions;
+};
+
+ChildStream* g_crash_stream = nullptr;  // the child's, for its signal handler
+
+void OnCrash(int signal) {
+  const uint32_t thread =
+      Session::Managed() ? native_internal::t_binding.id : internal::kNoThread;
+  if (g_crash_stream != nullptr) g_crash_stream->NoteCrash(signal, thread);
+  ::signal(signal, SIG_DFL);
+  raise(signal);
+}
+
+constexpr int kCrashSignals[] = {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP};
+
+std::string SignalName(int signal) {
+  switch (signal) {
+    case SIGABRT:
+      return "SIGABRT (abort(): a failed assert(), std::terminate, abort())";
+    case SIGSEGV:
+      return "SIGSEGV (invalid memory access)";
+    case SIGBUS:
+      return "SIGBUS (bus error)";
+    case SIGFPE:
+      return "SIGFPE (arithmetic error)";
+    case SIGILL:
+      return "SIGILL (illegal instruction)";
+    case SIGKILL:
+      return "SIGKILL";
+    default:
+      return absl::StrCat("signal ", signal, " (", strsignal(signal), ")");
+  }
+}
+
+// A failed assert() prints "prog: file:line: function: Assertion `x' failed.".
+void LocateAssert(const std::string& output, Failure* failure) {
+  const std::vector<std::string> lines = absl::StrSplit(output, '\n');
+  for (const std::string& whole : lines) {
+    std::string_view line = whole;
+    const size_t assertion = line.find(": Assertion `");
+    if (assertion == std::string_view::npos) continue;
+    std::string_view rest = line.substr(0, assertion);
+    const size_t after_prog = rest.find(": ");
+    if (after_prog == std::string_view::npos) continue;
+    rest.remove_prefix(after_prog + 2);
+    const size_t after_where = rest.find(": ");
+    const std::string_view where = rest.substr(0, after_where);
+    const size_t colon = where.rfind(':');
+    if (colon == std::string_view::npos) continue;
+    SourceLocation* location = failure->mutable_location();
+    location->set_file(std::string(where.substr(0, colon)));
+    location->set_line(static_cast<uint32_t>(std::atoi(std::string(where.substr(colon + 1)).c_str())));
+    location->set_function(after_where == std::string_view::npos
+                               ? ""
+                               : std::string(rest.substr(after_where + 2)));
+    return;
+  }
+}
+
+// The last `max_lines` lines of `text`, indented for a failure message.
+std::string Tail(const std::string& text, int max_lines) {
+  std::vector<std::string> lines = absl::StrSplit(text, '\n', absl::SkipWhitespace());
+  std::string out;
+  const size_t first = lines.size() > static_cast<size_t>(max_lines) ? lines.size() - max_lines : 0;
+  for (size_t i = first; i < lines.size(); ++i) absl::StrAppend(&out, "\n    ", lines[i]);
+  return out;
+}
+
+class IterationRunner {
+ public:
+  IterationRunner(const NativeOptions& options, ChildStream* stream)
+      : options_(options), stream_(stream) {
+    controller_ = std::make_unique<Controller>(
+        Controller::Settings{.max_steps = options.max_steps,
+                             .spurious_wakeups = options.spurious_wakeups});
+  }
+
+  IterationResult Run(const std::function<void()>& body, Strategy& strategy, uint64_t iteration,
+                      uint64_t seed, Trace* trace) {
+    IterationSetup setup{.mode = options_.mode,
+                         .resume_quantum_us = options_.resume_quantum_us,
+                         .watchdog = options_.watchdog,
+                         .spurious_wakeups = options_.spurious_wakeups};
+    if (stream_ == nullptr) {
+      IterationResult result;
+      result.native = Session::Get().RunIteration(body, *controller_, strategy, iteration, seed,
+                                                  trace, setup);
+      result.decisions = controller_->decisions();
+      return result;
+    }
+    return RunInChild(body, strategy, iteration, seed, trace, setup);
+  }
+
+ private:
+  IterationResult RunInChild(const std::function<void()>& body, Strategy& strategy,
+                             uint64_t iteration, uint64_t seed, Trace* trace,
+                             IterationSetup setup) {
+    stream_->Reset();
+    deadline_killed_ = false;
+    int output[2];
+    IterationResult result;
+    if (pipe2(output, O_CLOEXEC) != 0) {
+      return Failed(Failure::CRASH, absl::StrCat("cannot create a pipe for the isolated child: ",
+                                                 std::strerror(errno)));
+    }
+    std::fflush(stdout);
+    std::fflush(stderr);
+    const pid_t pid = fork();
+    if (pid < 0) {
+      close(output[0]);
+      close(output[1]);
+      return Failed(Failure::CRASH,
+                    absl::StrCat("cannot fork the isolated child: ", std::strerror(errno)));
+    }
+    if (pid == 0) {
+      close(output[0]);
+      dup2(output[1], STDERR_FILENO);
+      g_crash_stream = stream_;
+      for (int signal : kCrashSignals) ::signal(signal, &OnCrash);
+      setup.stream = stream_;
+      NativeOutcome outcome =
+          Session::Get().RunIteration(body, *controller_, strategy, iteration, seed, trace, setup);
+      stream_->Flush(*controller_, trace);
+      stream_->WriteOutcome(outcome);
+      std::fflush(stdout);
+      _exit(0);
+    }
+    close(output[1]);
+    const std::string output_text = Drain(output[0], pid);
+    close(output[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+
+    ChildStream::Contents contents = stream_->Read();
+    result.decisions = std::move(contents.decisions);
+    if (trace != nullptr) {
+      trace->mutable_threads()->MergeFrom(contents.trace.threads());
+      trace->mutable_objects()->MergeFrom(contents.trace.objects());
+      trace->mutable_events()->MergeFrom(contents.trace.events());
+    }
+    internal::IterationOutcome& outcome = result.native.outcome;
+    result.native.quantum_expirations = contents.quantum_expirations;
+    if (contents.finished) {
+      outcome.failure = std::move(contents.failure);
+      outcome.steps = contents.steps;
+      outcome.schedule_hash = contents.schedule_hash;
+      outcome.strategy_config = contents.strategy_config;
+    } else {
+      // Killed (or exited) before it could report: a crash.
+      Failure failure;
+      failure.set_kind(deadline_killed_ ? Failure::TIMEOUT : Failure::CRASH);
+      const int signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+      std::string message =
+          deadline_killed_
+              ? absl::StrCat("the iteration's process did not end within twice the watchdog (",
+                             options_.watchdog.count(), " ms) and was killed")
+          : signal != 0 ? absl::StrCat("the code under test crashed: ", SignalName(signal))
+                      : absl::StrCat("the iteration's process exited with status ",
+                                     WEXITSTATUS(status),
+                                     " before the iteration ended (exit() in the code under test?)");
+      uint32_t thread = contents.crash_thread;
+      for (const DecisionRecord& d : result.decisions) {
+        if (d.kind == Decision::SCHEDULE) outcome.steps++;
+        if (thread == kNoThread || contents.crash_signal == 0) {
+          if (d.kind == Decision::SCHEDULE) thread = d.value;
+        }
+      }
+      if (contents.crash_signal != 0 && contents.crash_thread != kNoThread) {
+        thread = contents.crash_thread;
+      }
+      if (thread == kNoThread) thread = 0;
+      absl::StrAppend(&message, ", in thread ", thread);
+      if (!output_text.empty()) {
+        absl::StrAppend(&message, "; its output ends with:", Tail(output_text, 8));
+      }
+      failure.set_message(std::move(message));
+      failure.set_step(outcome.steps);
+      failure.set_thread(thread);
+      LocateAssert(output_text, &failure);
+      outcome.failure = std::move(failure);
+      outcome.strategy_config = strategy.Config();
+    }
+    if (contents.overflowed && !outcome.failure) {
+      outcome.failure = Failure();
+      outcome.failure->set_kind(Failure::MISUSE);
+      outcome.failure->set_message(
+          "the iteration's record exceeded the isolation stream; lower max_steps");
+    }
+    // The parent's strategy learns what the child's learned (PCT's step
+    // estimate...): its per-iteration state is a function of the seed.
+    strategy.BeginIteration(iteration, seed);
+    strategy.EndIteration(outcome.steps);
+    return result;
+  }
+
+  // Forwards the child's stderr to ours as it comes and keeps it (for the
+  // failure message); kills a child that outlives twice the watchdog.
+  std::string Drain(int fd, pid_t pid) {
+    std::string kept;
+    const auto deadline = std::chrono::steady_clock::now() + 2 * options_.watchdog +
+                          std::chrono::seconds(5);
+    char buffer[4096];
+    while (true) {
+      pollfd p{fd, POLLIN, 0};
+      const int ready = poll(&p, 1, 100);
+      if (ready > 0) {
+        const ssize_t n = read(fd, buffer, sizeof(buffer));
+        if (n <= 0) break;
+        std::fwrite(buffer, 1, static_cast<size_t>(n), stderr);
+        kept.append(buffer, static_cast<size_t>(n));
+        if (kept.size() > 64 * 1024) kept.erase(0, kept.size() - 32 * 1024);
+      } else if (std::chrono::steady_clock::now() > deadline) {
+        kill(pid, SIGKILL);
+        deadline_killed_ = true;
+        break;
+      }
+    }
+    return kept;
+  }
+
+  IterationResult Failed(Failure::Kind kind, std::string message) {
+    IterationResult result;
+    result.native.outcome.failure = Failure();
+    result.native.outcome.failure->set_kind(kind);
+    result.native.outcome.failure->set_message(std::move(message));
+    return result;
+  }
+
+  const NativeOptions& options_;
+  ChildStream* stream_;
+  std::unique_ptr<Controller> controller_;
+  bool deadline_killed_ = false;
+};
+
+absl::Status ValidateOptions(const NativeOptions& options) {
+  if (options.iterations == 0) return absl::InvalidArgumentError("iterations must be >= 1");
+  if (options.max_steps == 0) return absl::InvalidArgumentError("max_steps must be >= 1");
+  if (options.time_budget.count() < 0) {
+    return absl::InvalidArgumentError("time_budget must not be negative");
+  }
+  if (options.resume_quantum_us == 0) {
+    return absl::InvalidArgumentError("resume_quantum_us must be >= 1");
+  }
+  if (options.watchdog.count() <= 0) return absl::InvalidArgumentError("watchdog must be > 0");
+  if (options.replay != nullptr) {
+    if (absl::Status status = ValidateTrace(*options.replay); !status.ok()) return status;
+    if (options.replay->runner() != RUNNER_NATIVE_CONTROL) {
+      return absl::InvalidArgumentError(
+          options.replay->runner() == RUNNER_NATIVE_OBSERVE
+              ? "the trace was recorded in observe mode, which does not control the schedule, "
+                "so it cannot be replayed; record it in control mode"
+              : "the trace to replay was not recorded by the native runner");
+    }
+    if (options.mode != NativeMode::kControl) {
+      return absl::InvalidArgumentError("replay needs control mode");
+    }
+  }
+  return absl::OkStatus();
+}
+
+Trace Header(const NativeOptions& options, uint64_t iteration, uint64_t seed,
+             StrategyConfig strategy) {
+  Trace trace;
+  trace.set_format_version(kTraceFormatVersion);
+  trace.set_test_suite(options.test_suite);
+  trace.set_test_name(options.test_name);
+  trace.set_runner(options.mode == NativeMode::kControl ? RUNNER_NATIVE_CONTROL
+                                                        : RUNNER_NATIVE_OBSERVE);
+  strategy.set_spurious_wakeups(options.spurious_wakeups);
+  *trace.mutable_strategy() = std::move(strategy);
+  trace.set_base_seed(options.seed);
+  trace.set_iteration(iteration);
+  trace.set_iteration_seed(seed);
+  trace.set_max_steps(options.max_steps);
+  NativeInfo* native = trace.mutable_native();
+  native->set_isolated(options.isolate);
+  native->set_resume_quantum_us(options.resume_quantum_us);
+  native->set_watchdog_ms(static_cast<uint64_t>(options.watchdog.count()));
+  return trace;
+}
+
+void AddDecisions(const std::vector<DecisionRecord>& decisions, Trace* trace) {
+  for (const DecisionRecord& d : decisions) {
+    Decision* decision = trace->add_decisions();
+    decision->set_kind(d.kind);
+    decision->set_value(d.value);
+    decision->set_options(d.options);
+  }
+}
+
+std::atomic<bool> g_running{false};
+
+}  // namespace
+
+RunResult NativeRunner::Run(const std::function<void()>& body, const NativeOptions& options) {
+  native_internal::LinkInterposer();
+  RunResult result;
+  if (InRun() || g_running.exchange(true)) {
+    result.status = absl::FailedPreconditionError(
+        "lockstep::NativeRunner::Run called inside a run (native runs do not nest)");
+    return result;
+  }
+  struct Done {
+    ~Done() { g_running.store(false); }
+  } done;
+  result.status = ValidateOptions(options);
+  if (!result.status.ok()) return result;
+  absl::StatusOr<std::unique_ptr<Strategy>> strategy = MakeStrategy(options.Common());
+  if (!strategy.ok()) {
+    result.status = strategy.status();
+    return result;
+  }
+  // Load the unwinder now, not inside a run.
+  void* frame;
+  backtrace(&frame, 1);
+  std::unique_ptr<ChildStream> stream;
+  if (options.isolate) {
+    absl::StatusOr<ChildStream*> created = ChildStream::Create(size_t{1} << 30);
+    if (!created.ok()) {
+      result.status = created.status();
+      return result;
+    }
+    stream.reset(*created);
+  }
+  IterationRunner runner(options, stream.get());
+  const auto start = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return std::chrono::steady_clock::now() - start; };
+
+  if (const Trace* recorded = options.replay) {
+    Trace trace = TraceHeader(*recorded);
+    *trace.mutable_decisions() = recorded->decisions();
+    IterationResult replayed = runner.Run(body, **strategy, recorded->iteration(),
+                                          recorded->iteration_seed(), &trace);
+    if (replayed.native.outcome.failure) {
+      *trace.mutable_failure() = std::move(*replayed.native.outcome.failure);
+    }
+    trace.mutable_native()->set_quantum_expirations(replayed.native.quantum_expirations);
+    result.iterations = 1;
+    result.distinct_schedules = 1;
+    result.total_steps = replayed.native.outcome.steps;
+    result.trace = std::move(trace);
+    result.elapsed = elapsed();
+    return result;
+  }
+
+  const bool observe = options.mode == NativeMode::kObserve;
+  std::unordered_set<uint64_t> schedules;
+  for (uint64_t i = 0; i < options.iterations; ++i) {
+    if (i > 0 && options.time_budget.count() > 0 && elapsed() >= options.time_budget) break;
+    const uint64_t seed = internal::IterationSeed(options.seed, i);
+    // Observe mode cannot re-execute a schedule, so it records every
+    // iteration as it runs.
+    Trace observed;
+    IterationResult iteration = runner.Run(body, **strategy, i, seed, observe ? &observed : nullptr);
+    ++result.iterations;
+    result.total_steps += iteration.native.outcome.steps;
+    schedules.insert(iteration.native.outcome.schedule_hash);
+    std::optional<Failure>& failure = iteration.native.outcome.failure;
+    if (!failure) continue;
+
+    Trace trace = Header(options, i, seed, iteration.native.outcome.strategy_config);
+    if (observe) {
+      trace.mutable_threads()->Swap(observed.mutable_threads());
+      trace.mutable_objects()->Swap(observed.mutable_objects());
+      trace.mutable_events()->Swap(observed.mutable_events());
+      *trace.mutable_failure() = std::move(*failure);
+    } else {
+      // Re-execute the failing schedule, recording everything.
+      AddDecisions(iteration.decisions, &trace);
+      ReplayStrategy replay(trace);
+      IterationResult again = runner.Run(body, replay, i, seed, &trace);
+      if (again.native.outcome.failure && SameFailure(*again.native.outcome.failure, *failure)) {
+        *trace.mutable_failure() = std::move(*again.native.outcome.failure);
+      } else {
+        Failure* recorded = trace.mutable_failure();
+        *recorded = *failure;
+        recorded->set_kind(Failure::NONDETERMINISM);
+        recorded->set_message(absl::StrCat(
+            "the failing iteration did not fail the same way when re-executed with the same "
+            "decisions (",
+            iteration.native.quantum_expirations > 0
+                ? "threads ran outside the model after their quantum expired, so the schedule "
+                  "was not fully controlled"
+                : "the code depends on something other than the schedule: real time, "
+                  "randomness, state kept across iterations (isolate=false?)",
+            "). First run: ", std::string(FailureKindName(failure->kind())), ": ",
+            failure->message(), "; re-execution: ",
+            again.native.outcome.failure
+                ? absl::StrCat(std::string(FailureKindName(again.native.outcome.failure->kind())),
+                               ": ", again.native.outcome.failure->message())
+                : std::string("passed")));
+      }
+    }
+    trace.mutable_native()->set_quantum_expirations(iteration.native.quantum_expirations);
+    result.trace = std::move(trace);
+    break;
+  }
+  result.distinct_schedules = schedules.size();
+  result.elapsed = elapsed();
+  return result;
+}
+
+}  // namespace lockstep

@@ -1,0 +1,116 @@
+// The real pthread, semaphore, sleep and clock functions behind the ones
+// interpose.cc defines, and the native runner's own synchronization, which
+// never goes through an interposed function (futexes, by system call).
+#ifndef LOCKSTEP_NATIVE_REAL_H_
+#define LOCKSTEP_NATIVE_REAL_H_
+
+#include <pthread.h>
+#include <semaphore.h>
+#include <time.h>
+
+#include <atomic>
+#include <cstdint>
+
+namespace lockstep::native_internal {
+
+struct RealFunctions {
+  int (*pthread_create)(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*);
+  int (*pthread_join)(pthread_t, void**);
+  int (*pthread_detach)(pthread_t);
+  void (*pthread_exit)(void*);
+  int (*pthread_mutex_lock)(pthread_mutex_t*);
+  int (*pthread_mutex_trylock)(pthread_mutex_t*);
+  int (*pthread_mutex_timedlock)(pthread_mutex_t*, const timespec*);
+  int (*pthread_mutex_clocklock)(pthread_mutex_t*, clockid_t, const timespec*);
+  int (*pthread_mutex_unlock)(pthread_mutex_t*);
+  int (*pthread_rwlock_rdlock)(pthread_rwlock_t*);
+  int (*pthread_rwlock_tryrdlock)(pthread_rwlock_t*);
+  int (*pthread_rwlock_timedrdlock)(pthread_rwlock_t*, const timespec*);
+  int (*pthread_rwlock_clockrdlock)(pthread_rwlock_t*, clockid_t, const timespec*);
+  int (*pthread_rwlock_wrlock)(pthread_rwlock_t*);
+  int (*pthread_rwlock_trywrlock)(pthread_rwlock_t*);
+  int (*pthread_rwlock_timedwrlock)(pthread_rwlock_t*, const timespec*);
+  int (*pthread_rwlock_clockwrlock)(pthread_rwlock_t*, clockid_t, const timespec*);
+  int (*pthread_rwlock_unlock)(pthread_rwlock_t*);
+  int (*pthread_cond_wait)(pthread_cond_t*, pthread_mutex_t*);
+  int (*pthread_cond_timedwait)(pthread_cond_t*, pthread_mutex_t*, const timespec*);
+  int (*pthread_cond_clockwait)(pthread_cond_t*, pthread_mutex_t*, clockid_t, const timespec*);
+  int (*pthread_cond_signal)(pthread_cond_t*);
+  int (*pthread_cond_broadcast)(pthread_cond_t*);
+  int (*sem_wait)(sem_t*);
+  int (*sem_trywait)(sem_t*);
+  int (*sem_timedwait)(sem_t*, const timespec*);
+  int (*sem_clockwait)(sem_t*, clockid_t, const timespec*);
+  int (*sem_post)(sem_t*);
+  int (*sched_yield)();
+  int (*nanosleep)(const timespec*, timespec*);
+  int (*clock_nanosleep)(clockid_t, int, const timespec*, timespec*);
+  int (*usleep)(useconds_t);
+  unsigned (*sleep)(unsigned);
+  int (*clock_gettime)(clockid_t, timespec*);
+};
+
+extern RealFunctions g_real;
+extern std::atomic<bool> g_real_resolved;
+void ResolveRealFunctions();
+
+// The real functions (resolved on first use: an interposed call may come
+// before any static initializer of this library has run).
+inline const RealFunctions& Real() {
+  if (!g_real_resolved.load(std::memory_order_acquire)) ResolveRealFunctions();
+  return g_real;
+}
+
+// Futex wait/wake on a 32-bit word. A null timeout waits forever; the
+// timeout is relative. Returns false on timeout.
+bool FutexWait(std::atomic<uint32_t>* word, uint32_t expected, const timespec* timeout = nullptr);
+void FutexWake(std::atomic<uint32_t>* word, int count);
+
+// A mutex on a futex (Drepper, "Futexes Are Tricky", mutex3).
+class FutexMutex {
+ public:
+  void lock() {
+    uint32_t c = 0;
+    if (state_.compare_exchange_strong(c, 1, std::memory_order_acquire)) return;
+    if (c != 2) c = state_.exchange(2, std::memory_order_acquire);
+    while (c != 0) {
+      FutexWait(&state_, 2);
+      c = state_.exchange(2, std::memory_order_acquire);
+    }
+  }
+  void unlock() {
+    if (state_.exchange(0, std::memory_order_release) == 2) FutexWake(&state_, 1);
+  }
+
+ private:
+  std::atomic<uint32_t> state_{0};  // 0 free, 1 locked, 2 locked with waiters
+};
+
+// A binary semaphore a single thread waits on.
+class Signal {
+ public:
+  void Post() {
+    word_.store(1, std::memory_order_release);
+    FutexWake(&word_, 1);
+  }
+  void Wait() {
+    while (word_.exchange(0, std::memory_order_acquire) == 0) FutexWait(&word_, 0);
+  }
+  // Returns false when `timeout` (relative) passed first.
+  bool WaitFor(const timespec& timeout) {
+    if (word_.exchange(0, std::memory_order_acquire) != 0) return true;
+    FutexWait(&word_, 0, &timeout);
+    return word_.exchange(0, std::memory_order_acquire) != 0;
+  }
+  void Reset() { word_.store(0, std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint32_t> word_{0};
+};
+
+uint64_t TimespecToNs(const timespec& ts);
+timespec NsToTimespec(uint64_t ns);
+
+}  // namespace lockstep::native_internal
+
+#endif  // LOCKSTEP_NATIVE_REAL_H_

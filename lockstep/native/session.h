@@ -1,0 +1,172 @@
+// The native runner's executor and its models of the interposed calls.
+//
+// Each logical thread of a native iteration is an OS thread. In control mode
+// they hand over a baton: a thread runs only while it is the controller's
+// current thread, and every interposed call is a scheduling point. All
+// controller state is touched under one futex lock (`lock_`), held by the
+// baton holder, by a thread coming back from outside the model, or by the
+// watchdog (the thread that started the iteration).
+//
+// Blocking calls are modelled with the real non-blocking variants (trylock,
+// sem_trywait): the real object's state stays right, so it works after the
+// run, and the model only decides when a thread may try again. A lock held
+// by a thread outside the run is waited for for real, outside the model.
+#ifndef LOCKSTEP_NATIVE_SESSION_H_
+#define LOCKSTEP_NATIVE_SESSION_H_
+
+#include <pthread.h>
+#include <semaphore.h>
+#include <time.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "lockstep/internal/controller.h"
+#include "lockstep/native/native_runner.h"
+#include "lockstep/native/real.h"
+
+namespace lockstep::native_internal {
+
+class ChildStream;
+class NativeObject;
+
+struct IterationSetup {
+  NativeMode mode = NativeMode::kControl;
+  uint32_t resume_quantum_us = 500;
+  std::chrono::milliseconds watchdog{10000};
+  bool spurious_wakeups = false;
+  // Non-null in an isolated child: records are streamed there, and a
+  // failure ends the child process at once.
+  ChildStream* stream = nullptr;
+};
+
+struct NativeOutcome {
+  internal::IterationOutcome outcome;
+  uint32_t quantum_expirations = 0;
+};
+
+// The thread's binding to a native iteration.
+struct Binding {
+  uint64_t epoch = 0;
+  uint32_t id = 0;
+};
+extern thread_local Binding t_binding;
+// Epoch of the running native iteration; 0 when none runs.
+extern std::atomic<uint64_t> g_active_epoch;
+
+class Session final : public internal::Executor {
+ public:
+  static Session& Get();
+
+  // True when the calling thread belongs to the running native iteration.
+  static bool Managed() {
+    const uint64_t epoch = g_active_epoch.load(std::memory_order_acquire);
+    return epoch != 0 && t_binding.epoch == epoch;
+  }
+
+  // Runs one iteration of `body` in this process and returns when thread 0
+  // has finished or the iteration failed.
+  NativeOutcome RunIteration(const std::function<void()>& body, internal::Controller& controller,
+                             Strategy& strategy, uint64_t iteration, uint64_t seed, Trace* trace,
+                             const IterationSetup& setup);
+
+  // --- Interposed calls (only from managed threads) ---------------------
+  int ThreadCreate(pthread_t* thread, const pthread_attr_t* attr, void* (*start)(void*),
+                   void* arg);
+  int ThreadJoin(pthread_t thread, void** result);
+  int ThreadDetach(pthread_t thread);
+  // `deadline`: absolute time on `clock` (timed variants), else null.
+  int MutexLock(pthread_mutex_t* mutex, bool try_only, clockid_t clock, const timespec* deadline);
+  int MutexUnlock(pthread_mutex_t* mutex);
+  int RwLock(pthread_rwlock_t* lock, bool write, bool try_only, clockid_t clock,
+             const timespec* deadline);
+  int RwUnlock(pthread_rwlock_t* lock);
+  int CondWait(pthread_cond_t* cond, pthread_mutex_t* mutex, clockid_t clock,
+               const timespec* deadline);
+  int CondSignal(pthread_cond_t* cond, bool all);
+  int SemWait(sem_t* sem, bool try_only, clockid_t clock, const timespec* deadline);
+  int SemPost(sem_t* sem);
+  int Yield();
+  // Sleeps for `duration`, or until `deadline` on `clock`.
+  int Sleep(const timespec* duration, clockid_t clock, const timespec* deadline);
+  // Control mode: the run's virtual time on `clock`; false for clocks it
+  // does not model.
+  bool VirtualClock(clockid_t clock, timespec* out);
+
+  // --- Executor ---------------------------------------------------------
+  void Switch(uint32_t from, uint32_t to) override;
+  void Exit(uint32_t from, uint32_t to) override;
+  void ReportFailure(internal::Controller& controller, Failure::Kind kind, std::string message,
+                     const char* file, int line, const char* function) override;
+
+ private:
+  class Turn;
+  struct Start;
+  struct OsThread {
+    pthread_t handle;
+    uint32_t id;
+  };
+
+  static void* Trampoline(void* start);
+  void ThreadBegin(uint32_t id);
+  void ThreadDone(uint32_t id);
+  // Waits (without the lock) until `me` is current or the run is released.
+  void WaitTurn(uint32_t me);
+  // Hands the baton to `to` (kNoThread: to nobody, for now).
+  void Pass(uint32_t to);
+  // Watches the running iteration until thread 0 finishes or it fails.
+  void Watch();
+  // The iteration failed (noticed by the calling thread, under the lock):
+  // an isolated child reports and exits; in-process, control mode stops
+  // modelling and releases every thread.
+  void HandleFailure();
+  void Release();
+  [[noreturn]] void FinishChild();
+  void Flush();
+  // Common part of the lock-like calls: try, and block in the model while
+  // a thread of the run holds it. `owned`: the object has owners (a lock,
+  // not a semaphore), so one held by no thread of the run is held outside.
+  int Acquire(Turn& turn, NativeObject& object, const char* op, PendingOp pending,
+              const std::function<int()>& try_op, const std::function<int()>& blocking_op,
+              std::optional<uint64_t> deadline_ns, bool owned);
+  std::optional<uint64_t> VirtualDeadline(clockid_t clock, const timespec* deadline) const;
+  NativeObject& Object(const void* address, const char* kind);
+  // Records an event at the caller's location (when recording).
+  void Record(const char* op, uint32_t object, std::optional<int64_t> value = std::nullopt,
+              std::string_view detail = {}, uint32_t woken = internal::kNoThread);
+  void Observe(const char* op, const void* address, const char* kind);
+  Signal& SlotOf(uint32_t id);
+  std::string TimeoutMessage() const;
+
+  FutexMutex lock_;
+  internal::Controller* controller_ = nullptr;
+  Trace* trace_ = nullptr;
+  IterationSetup setup_;
+  uint64_t epoch_ = 0;
+  bool released_ = false;
+  bool main_finished_ = false;  // observe mode
+  // The baton holder is awake (its quantum runs), not just handed the baton.
+  bool holder_running_ = false;
+  uint32_t inside_ = 0;     // threads inside the model (under the lock or waiting for a turn)
+  uint64_t progress_ = 0;   // interposed calls so far
+  uint32_t expirations_ = 0;
+  uint64_t observed_ = 0;   // observe mode: events so far
+  Signal done_;
+  std::vector<std::unique_ptr<Signal>> slots_;
+  std::vector<OsThread> os_threads_;
+  std::vector<std::string> last_call_;  // per thread, for hang reports
+  std::unordered_map<const void*, std::unique_ptr<NativeObject>> objects_;
+  uint64_t base_realtime_ns_ = 0;
+  uint64_t base_monotonic_ns_ = 0;
+  std::chrono::steady_clock::time_point started_;
+};
+
+}  // namespace lockstep::native_internal
+
+#endif  // LOCKSTEP_NATIVE_SESSION_H_
