@@ -17,6 +17,12 @@
 //                              replayed) into <name>.shrunk.lockstep
 //   --lockstep_trace_dir=DIR   where failing traces go when not under
 //                              `bazel test` (default: lockstep-traces)
+//
+// TEST_LOCKSTEP_NATIVE tests also read (gtest_ext/native_test_runner.cc):
+//   --lockstep_native_mode=M   control | observe
+//   --lockstep_isolate=BOOL    one forked child process per iteration
+//   --lockstep_resume_quantum_us=N  control mode quantum (>= 1)
+//   --lockstep_watchdog=T      hang detection (e.g. 10s)
 #ifndef GTEST_EXT_FLAGS_H_
 #define GTEST_EXT_FLAGS_H_
 

@@ -15,6 +15,7 @@
 #include "gtest_ext/flags.h"
 #include "gtest_ext/lockstep_test.h"
 #include "gtest_ext/report.h"
+#include "gtest_ext/test_runner.h"
 #include "lockstep/run.h"
 #include "lockstep/shrink.h"
 #include "lockstep/trace_io.h"
@@ -34,7 +35,10 @@ struct OutsideResults {
 // Without this, every explored failing iteration would fail the test again.
 class FailureForwarder : private OutsideResults, public testing::ScopedFakeTestPartResultReporter {
  public:
-  FailureForwarder() : ScopedFakeTestPartResultReporter(INTERCEPT_ONLY_CURRENT_THREAD, &results) {}
+  // `all_threads`: also results of other OS threads (the native runner's).
+  explicit FailureForwarder(bool all_threads)
+      : ScopedFakeTestPartResultReporter(
+            all_threads ? INTERCEPT_ALL_THREADS : INTERCEPT_ONLY_CURRENT_THREAD, &results) {}
 
   void ReportTestPartResult(const testing::TestPartResult& result) override {
     if (result.failed() && InRun()) {
@@ -97,6 +101,13 @@ std::string SaveShrunk(const absl::StatusOr<ShrinkResult>& shrunk, const std::st
 }  // namespace
 
 void RunLockstepTest(const Options& per_test, const std::function<void()>& iteration) {
+  RunAndReport(
+      per_test, [&](const Options& options) { return Runner::Run(iteration, options); }, iteration,
+      /*all_threads=*/false);
+}
+
+void RunAndReport(const Options& per_test, const std::function<RunResult(const Options&)>& run,
+                  const std::function<void()>& iteration, bool all_threads) {
   const testing::TestInfo* info = testing::UnitTest::GetInstance()->current_test_info();
   for (absl::Status status : {ApplyEnvironment(), ValidateFlags()}) {
     if (!status.ok()) {
@@ -120,8 +131,8 @@ void RunLockstepTest(const Options& per_test, const std::function<void()>& itera
   std::optional<absl::StatusOr<ShrinkResult>> shrunk;
   {
     // Shrinking re-runs the body too, so assertions must still be routed.
-    FailureForwarder forwarder;
-    result = Runner::Run(iteration, options);
+    FailureForwarder forwarder(all_threads);
+    result = run(options);
     if (result.failed() && absl::GetFlag(FLAGS_lockstep_shrink)) {
       shrunk = ShrinkTrace(iteration, replay != nullptr ? *replay : *result.trace);
     }

@@ -1,0 +1,78 @@
+// The logic behind TEST_LOCKSTEP_NATIVE: the common run-and-report path with
+// lockstep::NativeRunner, and the native runner's own flags.
+#include <optional>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "gtest_ext/flags.h"
+#include "gtest_ext/lockstep_native_test.h"
+#include "gtest_ext/test_runner.h"
+
+ABSL_FLAG(std::optional<std::string>, lockstep_native_mode, std::nullopt,
+          "TEST_LOCKSTEP_NATIVE: control (serialize threads, schedule every pthread call) or "
+          "observe (threads run freely; calls are recorded). Env: LOCKSTEP_NATIVE_MODE.");
+ABSL_FLAG(std::optional<bool>, lockstep_isolate, std::nullopt,
+          "TEST_LOCKSTEP_NATIVE: run each iteration in a forked child process (fresh globals; "
+          "crashes become reported failures). Env: LOCKSTEP_ISOLATE.");
+ABSL_FLAG(std::optional<uint32_t>, lockstep_resume_quantum_us, std::nullopt,
+          "TEST_LOCKSTEP_NATIVE control mode: microseconds a resumed thread may run without a "
+          "pthread call before the others go on without it. Env: LOCKSTEP_RESUME_QUANTUM_US.");
+ABSL_FLAG(std::optional<absl::Duration>, lockstep_watchdog, std::nullopt,
+          "TEST_LOCKSTEP_NATIVE: an iteration with no pthread call for this long fails as a hang "
+          "(e.g. 10s). Env: LOCKSTEP_WATCHDOG.");
+
+namespace lockstep::gtest_internal {
+namespace {
+
+// The per-test native options overridden by the native flags, or why a flag
+// is invalid.
+absl::StatusOr<NativeOptions> NativeFlags(NativeOptions options) {
+  if (auto mode = absl::GetFlag(FLAGS_lockstep_native_mode)) {
+    absl::StatusOr<NativeMode> parsed = ParseNativeMode(*mode);
+    if (!parsed.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--lockstep_native_mode: ", parsed.status().message()));
+    }
+    options.mode = *parsed;
+  }
+  if (auto isolate = absl::GetFlag(FLAGS_lockstep_isolate)) options.isolate = *isolate;
+  if (auto quantum = absl::GetFlag(FLAGS_lockstep_resume_quantum_us)) {
+    if (*quantum == 0) {
+      return absl::InvalidArgumentError("--lockstep_resume_quantum_us: must be at least 1, got 0");
+    }
+    options.resume_quantum_us = *quantum;
+  }
+  if (auto watchdog = absl::GetFlag(FLAGS_lockstep_watchdog)) {
+    if (*watchdog < absl::Milliseconds(1) || *watchdog == absl::InfiniteDuration()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--lockstep_watchdog: must be a finite duration of at least 1ms, got ",
+                       absl::FormatDuration(*watchdog)));
+    }
+    options.watchdog = absl::ToChronoMilliseconds(*watchdog);
+  }
+  return options;
+}
+
+}  // namespace
+
+void RunLockstepNativeTest(const NativeOptions& per_test, const std::function<void()>& iteration) {
+  // Environment variables are applied by RunAndReport before `run` reads
+  // the flags; a bad native flag fails the test ("cannot run: ...").
+  RunAndReport(
+      per_test.Common(),
+      [&](const Options& options) {
+        absl::StatusOr<NativeOptions> native = NativeFlags(per_test);
+        if (!native.ok()) {
+          RunResult result;
+          result.status = native.status();
+          return result;
+        }
+        native->SetCommon(options);
+        return NativeRunner::Run(iteration, *native);
+      },
+      iteration, /*all_threads=*/true);
+}
+
+}  // namespace lockstep::gtest_internal
