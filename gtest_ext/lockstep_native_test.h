@@ -41,12 +41,12 @@ void RunLockstepNativeTest(const NativeOptions& per_test, const std::function<vo
 
 #define LOCKSTEP_INTERNAL_NATIVE_NAME_(suite, name) LockstepInternalNative_##suite##_##name##_Body
 
-#define TEST_LOCKSTEP_NATIVE(suite, name, ...)                                           \
-  static void LOCKSTEP_INTERNAL_NATIVE_NAME_(suite, name)();                             \
-  TEST(suite, name) {                                                                    \
-    ::lockstep::gtest_internal::RunLockstepNativeTest(::lockstep::NativeOptions{__VA_ARGS__}, \
-                                                      &LOCKSTEP_INTERNAL_NATIVE_NAME_(suite, name)); \
-  }                                                                                      \
+#define TEST_LOCKSTEP_NATIVE(suite, name, ...)                                                 \
+  static void LOCKSTEP_INTERNAL_NATIVE_NAME_(suite, name)();                                   \
+  TEST(suite, name) {                                                                          \
+    ::lockstep::gtest_internal::RunLockstepNativeTest(                                         \
+        ::lockstep::NativeOptions{__VA_ARGS__}, &LOCKSTEP_INTERNAL_NATIVE_NAME_(suite, name)); \
+  }                                                                                            \
   static void LOCKSTEP_INTERNAL_NATIVE_NAME_(suite, name)()
 
 #endif  // GTEST_EXT_LOCKSTEP_NATIVE_TEST_H_

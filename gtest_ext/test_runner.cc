@@ -1,5 +1,7 @@
 // The logic behind TEST_LOCKSTEP: run, route GoogleTest assertions into the
 // runner, save the failing trace, and report in GoogleTest's terms.
+#include "gtest_ext/test_runner.h"
+
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -15,7 +17,6 @@
 #include "gtest_ext/flags.h"
 #include "gtest_ext/lockstep_test.h"
 #include "gtest_ext/report.h"
-#include "gtest_ext/test_runner.h"
 #include "lockstep/run.h"
 #include "lockstep/shrink.h"
 #include "lockstep/trace_io.h"

@@ -260,16 +260,16 @@ uint32_t Controller::Spawn(std::function<void()> fn, std::string_view name, bool
   // With an executor the thread's code runs elsewhere (fn is null).
   if (thread.fn != nullptr) {
     thread.fiber = ctx::fiber(std::allocator_arg, PooledStack{&stacks_->free, &stacks_->allocator},
-                            [this, id](ctx::fiber&& from) {
-                              KeepContinuation(std::move(from));
-                              ThreadMain(id);
-                              // Straight on to the next thread, or back to
-                              // the scheduler when the iteration is over.
-                              switched_from_ = id;
-                              if (next_ == kNoThread) return std::move(scheduler_);
-                              current_ = next_;
-                              return std::move(threads_[next_]->fiber);
-                            });
+                              [this, id](ctx::fiber&& from) {
+                                KeepContinuation(std::move(from));
+                                ThreadMain(id);
+                                // Straight on to the next thread, or back to
+                                // the scheduler when the iteration is over.
+                                switched_from_ = id;
+                                if (next_ == kNoThread) return std::move(scheduler_);
+                                current_ = next_;
+                                return std::move(threads_[next_]->fiber);
+                              });
   }
   if (pending_.size() < thread_count_) {
     pending_.resize(thread_count_);

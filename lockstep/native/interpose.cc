@@ -127,8 +127,7 @@ int pthread_cond_wait(pthread_cond_t* cond, pthread_mutex_t* mutex) {
   return Real().pthread_cond_wait(cond, mutex);
 }
 
-int pthread_cond_timedwait(pthread_cond_t* cond, pthread_mutex_t* mutex,
-                           const timespec* deadline) {
+int pthread_cond_timedwait(pthread_cond_t* cond, pthread_mutex_t* mutex, const timespec* deadline) {
   if (Managed()) return S().CondWait(cond, mutex, CondClock(cond), deadline);
   return Real().pthread_cond_timedwait(cond, mutex, deadline);
 }

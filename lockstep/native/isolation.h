@@ -37,7 +37,7 @@ class ChildStream {
 
   struct Contents {
     std::vector<internal::DecisionRecord> decisions;
-    Trace trace;  // threads, objects, events (when recording)
+    Trace trace;            // threads, objects, events (when recording)
     bool finished = false;  // the outcome was written
     uint64_t steps = 0;
     uint64_t schedule_hash = 0;

@@ -91,8 +91,7 @@ struct IterationResult {
 ChildStream* g_crash_stream = nullptr;  // the child's, for its signal handler
 
 void OnCrash(int signal) {
-  const uint32_t thread =
-      Session::Managed() ? native_internal::t_binding.id : internal::kNoThread;
+  const uint32_t thread = Session::Managed() ? native_internal::t_binding.id : internal::kNoThread;
   if (g_crash_stream != nullptr) g_crash_stream->NoteCrash(signal, thread);
   ::signal(signal, SIG_DFL);
   raise(signal);
@@ -136,10 +135,10 @@ void LocateAssert(const std::string& output, Failure* failure) {
     if (colon == std::string_view::npos) continue;
     SourceLocation* location = failure->mutable_location();
     location->set_file(std::string(where.substr(0, colon)));
-    location->set_line(static_cast<uint32_t>(std::atoi(std::string(where.substr(colon + 1)).c_str())));
-    location->set_function(after_where == std::string_view::npos
-                               ? ""
-                               : std::string(rest.substr(after_where + 2)));
+    location->set_line(
+        static_cast<uint32_t>(std::atoi(std::string(where.substr(colon + 1)).c_str())));
+    location->set_function(
+        after_where == std::string_view::npos ? "" : std::string(rest.substr(after_where + 2)));
     return;
   }
 }
@@ -157,9 +156,8 @@ class IterationRunner {
  public:
   IterationRunner(const NativeOptions& options, ChildStream* stream)
       : options_(options), stream_(stream) {
-    controller_ = std::make_unique<Controller>(
-        Controller::Settings{.max_steps = options.max_steps,
-                             .spurious_wakeups = options.spurious_wakeups});
+    controller_ = std::make_unique<Controller>(Controller::Settings{
+        .max_steps = options.max_steps, .spurious_wakeups = options.spurious_wakeups});
   }
 
   IterationResult Run(const std::function<void()>& body, Strategy& strategy, uint64_t iteration,
@@ -170,8 +168,8 @@ class IterationRunner {
                          .spurious_wakeups = options_.spurious_wakeups};
     if (stream_ == nullptr) {
       IterationResult result;
-      result.native = Session::Get().RunIteration(body, *controller_, strategy, iteration, seed,
-                                                  trace, setup);
+      result.native =
+          Session::Get().RunIteration(body, *controller_, strategy, iteration, seed, trace, setup);
       result.decisions = controller_->decisions();
       return result;
     }
@@ -241,10 +239,10 @@ class IterationRunner {
           deadline_killed_
               ? absl::StrCat("the iteration's process did not end within twice the watchdog (",
                              options_.watchdog.count(), " ms) and was killed")
-          : signal != 0 ? absl::StrCat("the code under test crashed: ", SignalName(signal))
-                      : absl::StrCat("the iteration's process exited with status ",
-                                     WEXITSTATUS(status),
-                                     " before the iteration ended (exit() in the code under test?)");
+          : signal != 0
+              ? absl::StrCat("the code under test crashed: ", SignalName(signal))
+              : absl::StrCat("the iteration's process exited with status ", WEXITSTATUS(status),
+                             " before the iteration ended (exit() in the code under test?)");
       uint32_t thread = contents.crash_thread;
       for (const DecisionRecord& d : result.decisions) {
         if (d.kind == Decision::SCHEDULE) outcome.steps++;
@@ -284,8 +282,8 @@ class IterationRunner {
   // failure message); kills a child that outlives twice the watchdog.
   std::string Drain(int fd, pid_t pid) {
     std::string kept;
-    const auto deadline = std::chrono::steady_clock::now() + 2 * options_.watchdog +
-                          std::chrono::seconds(5);
+    const auto deadline =
+        std::chrono::steady_clock::now() + 2 * options_.watchdog + std::chrono::seconds(5);
     char buffer[4096];
     while (true) {
       pollfd p{fd, POLLIN, 0};
@@ -416,8 +414,8 @@ RunResult NativeRunner::Run(const std::function<void()>& body, const NativeOptio
   if (const Trace* recorded = options.replay) {
     Trace trace = TraceHeader(*recorded);
     *trace.mutable_decisions() = recorded->decisions();
-    IterationResult replayed = runner.Run(body, **strategy, recorded->iteration(),
-                                          recorded->iteration_seed(), &trace);
+    IterationResult replayed =
+        runner.Run(body, **strategy, recorded->iteration(), recorded->iteration_seed(), &trace);
     if (replayed.native.outcome.failure) {
       *trace.mutable_failure() = std::move(*replayed.native.outcome.failure);
     }
@@ -438,7 +436,8 @@ RunResult NativeRunner::Run(const std::function<void()>& body, const NativeOptio
     // Observe mode cannot re-execute a schedule, so it records every
     // iteration as it runs.
     Trace observed;
-    IterationResult iteration = runner.Run(body, **strategy, i, seed, observe ? &observed : nullptr);
+    IterationResult iteration =
+        runner.Run(body, **strategy, i, seed, observe ? &observed : nullptr);
     ++result.iterations;
     result.total_steps += iteration.native.outcome.steps;
     schedules.insert(iteration.native.outcome.schedule_hash);

@@ -69,14 +69,14 @@ void ResolveRealFunctions() {
 }
 
 bool FutexWait(std::atomic<uint32_t>* word, uint32_t expected, const timespec* timeout) {
-  const long r = syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE,
-                         expected, timeout, nullptr, 0);
+  const long r = syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE, expected,
+                         timeout, nullptr, 0);
   return !(r == -1 && errno == ETIMEDOUT);
 }
 
 void FutexWake(std::atomic<uint32_t>* word, int count) {
-  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, count, nullptr,
-          nullptr, 0);
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, count, nullptr, nullptr,
+          0);
 }
 
 uint64_t TimespecToNs(const timespec& ts) {

@@ -22,8 +22,6 @@ using internal::Controller;
 using internal::kNoThread;
 using internal::WakeReason;
 
-static bool Dbg() { static bool d = getenv("LOCKSTEP_NATIVE_DEBUG") != nullptr; return d; }
-#define DBG(...) do { if (Dbg()) { fprintf(stderr, __VA_ARGS__); } } while (0)
 thread_local Binding t_binding;
 std::atomic<uint64_t> g_active_epoch{0};
 
@@ -80,14 +78,14 @@ void FillCaller(SourceLocation* out) {
     const std::string symbol = info.dli_sname != nullptr ? Demangle(info.dli_sname) : "";
     if (StartsWith(symbol, "std::") || StartsWith(symbol, "lockstep::") ||
         StartsWith(symbol, "pthread_") || StartsWith(symbol, "__gthread") ||
-        StartsWith(symbol, "sem_") || StartsWith(symbol, "void std::") ||
-        symbol == "nanosleep" || symbol == "sched_yield" || symbol == "usleep" ||
-        symbol == "sleep" || symbol == "clock_nanosleep") {
+        StartsWith(symbol, "sem_") || StartsWith(symbol, "void std::") || symbol == "nanosleep" ||
+        symbol == "sched_yield" || symbol == "usleep" || symbol == "sleep" ||
+        symbol == "clock_nanosleep") {
       continue;
     }
     // The return address points after the call: name the call itself.
-    const uintptr_t offset = reinterpret_cast<uintptr_t>(frames[i]) -
-                             reinterpret_cast<uintptr_t>(info.dli_fbase) - 1;
+    const uintptr_t offset =
+        reinterpret_cast<uintptr_t>(frames[i]) - reinterpret_cast<uintptr_t>(info.dli_fbase) - 1;
     out->set_file(std::string(module));
     out->set_line(0);
     out->set_function(symbol.empty() ? absl::StrCat("+0x", absl::Hex(offset))
@@ -261,9 +259,9 @@ NativeOutcome Session::RunIteration(const std::function<void()>& body, Controlle
   if (created != 0) {
     delete start;
     lock_.lock();
-    controller.RecordFailure(Failure::MISUSE,
-                             absl::StrCat("cannot start the body's thread: ", std::strerror(created)),
-                             "", 0);
+    controller.RecordFailure(
+        Failure::MISUSE, absl::StrCat("cannot start the body's thread: ", std::strerror(created)),
+        "", 0);
     Release();
     lock_.unlock();
   } else {
@@ -316,8 +314,8 @@ void* Session::Trampoline(void* arg) {
                                          Demangle(typeid(e).name()), ": ", e.what()),
                             "", 0);
   } catch (...) {
-    lockstep::RecordFailure(Failure::EXCEPTION, "uncaught exception of unknown type in the test body",
-                            "", 0);
+    lockstep::RecordFailure(Failure::EXCEPTION,
+                            "uncaught exception of unknown type in the test body", "", 0);
   }
   return nullptr;
 }
@@ -375,7 +373,6 @@ void Session::WaitTurn(uint32_t me) {
     lock_.unlock();
     slot.Wait();
     lock_.lock();
-    DBG("woke %u current %u\n", me, controller_->current_thread());
     if (released_) return;
     if (controller_->current_thread() == me) {
       holder_running_ = true;
@@ -396,13 +393,11 @@ void Session::Pass(uint32_t to) {
 }
 
 void Session::Switch(uint32_t from, uint32_t to) {
-  DBG("switch %u -> %u (current %u)\n", from, to, controller_->current_thread());
   Pass(to);
   WaitTurn(from);
 }
 
 void Session::Exit(uint32_t from, uint32_t to) {
-  DBG("exit %u -> %u\n", from, to);
   Pass(to);
   if (from == 0) done_.Post();
 }
@@ -471,9 +466,7 @@ void Session::Watch() {
                holder_running_ && !c.aborting()) {
       // The baton holder reached no interposed call for a whole quantum.
       ++expirations_;
-      DBG("expire %u\n", c.current_thread());
       const uint32_t next = c.ExpireQuantum();
-      DBG("  next %u\n", next);
       Pass(next);
       if (setup_.stream != nullptr) Flush();
     }
@@ -535,10 +528,9 @@ void Session::Observe(const char* op, const void* address, const char* kind) {
   event->set_thread(me);
   event->set_op(op);
   event->set_object(object);
-  event->set_time_ns(static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
-                                                           started_)
-          .count()));
+  event->set_time_ns(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                               std::chrono::steady_clock::now() - started_)
+                                               .count()));
   FillCaller(event->mutable_location());
 }
 
@@ -572,8 +564,8 @@ int Session::ThreadCreate(pthread_t* thread, const pthread_attr_t* attr, void* (
   const int result = Real().pthread_create(thread, attr, &Trampoline, s);
   if (result != 0) {
     delete s;
-    c.RecordFailure(Failure::MISUSE,
-                    absl::StrCat("pthread_create failed: ", std::strerror(result)), "", 0);
+    c.RecordFailure(Failure::MISUSE, absl::StrCat("pthread_create failed: ", std::strerror(result)),
+                    "", 0);
     HandleFailure();
     return result;
   }
@@ -623,7 +615,8 @@ int Session::Acquire(Turn& turn, NativeObject& object, const char* op, PendingOp
     // Held, but by no thread of the run: wait for the real owner, outside
     // the model.
     if (owned && object.owner == kNoThread && object.readers == 0) return turn.Outside(blocking_op);
-    const WakeReason reason = c.Block(object, op, pending, std::source_location::current(), deadline_ns);
+    const WakeReason reason =
+        c.Block(object, op, pending, std::source_location::current(), deadline_ns);
     if (reason == WakeReason::kAborted) {
       HandleFailure();
       turn.Leave();
@@ -650,7 +643,9 @@ int Session::MutexLock(pthread_mutex_t* mutex, bool try_only, clockid_t clock,
   Controller& c = *controller_;
   const uint32_t id = object.IdIn(c);
   const uint32_t me = turn.me();
-  const char* op = try_only ? "mutex.try_lock" : deadline != nullptr ? "mutex.timedlock" : "mutex.lock";
+  const char* op = try_only              ? "mutex.try_lock"
+                   : deadline != nullptr ? "mutex.timedlock"
+                                         : "mutex.lock";
   if (setup_.mode == NativeMode::kObserve) {
     Observe(op, mutex, "mutex");
     turn.Leave();
@@ -835,9 +830,9 @@ int Session::CondWait(pthread_cond_t* cond, pthread_mutex_t* mutex, clockid_t cl
     lock.depth = 0;
     c.WakeAll(lock);
   }
-  const WakeReason reason = c.Block(object, "condvar.wait", Write(mutex_id),
-                                    std::source_location::current(),
-                                    VirtualDeadline(clock, deadline), may_wake_spuriously);
+  const WakeReason reason =
+      c.Block(object, "condvar.wait", Write(mutex_id), std::source_location::current(),
+              VirtualDeadline(clock, deadline), may_wake_spuriously);
   if (reason == WakeReason::kAborted) {
     HandleFailure();
     turn.Leave();

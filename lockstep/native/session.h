@@ -77,8 +77,7 @@ class Session final : public internal::Executor {
                              const IterationSetup& setup);
 
   // --- Interposed calls (only from managed threads) ---------------------
-  int ThreadCreate(pthread_t* thread, const pthread_attr_t* attr, void* (*start)(void*),
-                   void* arg);
+  int ThreadCreate(pthread_t* thread, const pthread_attr_t* attr, void* (*start)(void*), void* arg);
   int ThreadJoin(pthread_t thread, void** result);
   int ThreadDetach(pthread_t thread);
   // `deadline`: absolute time on `clock` (timed variants), else null.
@@ -153,10 +152,10 @@ class Session final : public internal::Executor {
   bool main_finished_ = false;  // observe mode
   // The baton holder is awake (its quantum runs), not just handed the baton.
   bool holder_running_ = false;
-  uint32_t inside_ = 0;     // threads inside the model (under the lock or waiting for a turn)
-  uint64_t progress_ = 0;   // interposed calls so far
+  uint32_t inside_ = 0;    // threads inside the model (under the lock or waiting for a turn)
+  uint64_t progress_ = 0;  // interposed calls so far
   uint32_t expirations_ = 0;
-  uint64_t observed_ = 0;   // observe mode: events so far
+  uint64_t observed_ = 0;  // observe mode: events so far
   Signal done_;
   std::vector<std::unique_ptr<Signal>> slots_;
   std::vector<OsThread> os_threads_;
