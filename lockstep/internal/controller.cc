@@ -23,14 +23,6 @@ namespace {
 // re-registers in the next.
 std::atomic<uint64_t> g_next_epoch{1};
 
-std::string Demangle(const char* name) {
-  int status = 0;
-  char* demangled = abi::__cxa_demangle(name, nullptr, nullptr, &status);
-  std::string result = status == 0 && demangled != nullptr ? demangled : name;
-  std::free(demangled);
-  return result;
-}
-
 void SetLocation(SourceLocation* out, const char* file, int line, const char* function) {
   std::string_view path = file == nullptr ? "" : file;
   // Headers found through `-iquote .` are named "./dir/x.h"; sources "dir/x.cc".
@@ -735,6 +727,14 @@ void Controller::RecordEvent(const char* op, uint32_t object, std::source_locati
   SetLocation(event->mutable_location(), location);
   event->set_time_ns(now_ns_);
   if (woken_thread != kNoThread) event->set_woken_thread_plus_one(woken_thread + 1);
+}
+
+std::string Demangle(const char* name) {
+  int status = 0;
+  char* demangled = abi::__cxa_demangle(name, nullptr, nullptr, &status);
+  std::string result = status == 0 && demangled != nullptr ? demangled : name;
+  std::free(demangled);
+  return result;
 }
 
 void AbortUnwindingReceive(std::source_location location) {

@@ -315,6 +315,9 @@ inline uint32_t ObjectBase::Id(Controller& controller) {
   return epoch_ == controller.epoch_ ? id_ : controller.Register(*this);
 }
 
+// A demangled C++ type or symbol name (the name itself when it is not one).
+std::string Demangle(const char* name);
+
 // Thrown inside a logical thread to unwind it when the iteration ends early.
 struct IterationAborted {};
 

@@ -1,6 +1,5 @@
 #include "lockstep/native/session.h"
 
-#include <cxxabi.h>
 #include <dlfcn.h>
 #include <execinfo.h>
 #include <unistd.h>
@@ -19,6 +18,7 @@
 namespace lockstep::native_internal {
 
 using internal::Controller;
+using internal::Demangle;
 using internal::kNoThread;
 using internal::WakeReason;
 
@@ -45,14 +45,6 @@ bool IsRealtime(clockid_t clock) {
 bool IsMonotonic(clockid_t clock) {
   return clock == CLOCK_MONOTONIC || clock == CLOCK_MONOTONIC_RAW ||
          clock == CLOCK_MONOTONIC_COARSE || clock == CLOCK_BOOTTIME;
-}
-
-std::string Demangle(const char* name) {
-  int status = 0;
-  char* demangled = abi::__cxa_demangle(name, nullptr, nullptr, &status);
-  std::string result = status == 0 && demangled != nullptr ? demangled : name;
-  std::free(demangled);
-  return result;
 }
 
 bool StartsWith(std::string_view s, std::string_view prefix) {
