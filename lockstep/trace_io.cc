@@ -478,6 +478,8 @@ std::string_view FailureKindName(Failure::Kind kind) {
       return "crash";
     case Failure::TIMEOUT:
       return "timeout";
+    case Failure::EXIT:
+      return "exit";
     default:
       return "unknown";
   }
