@@ -50,7 +50,9 @@ namespace lockstep::gtest_internal {
 void RunLockstepTest(const Options& per_test, const std::function<void()>& iteration);
 
 // One iteration of a TEST_LOCKSTEP_F test: a fresh fixture, SetUp, body,
-// TearDown. TearDown also runs (best effort) when the body fails.
+// TearDown. TearDown also runs (best effort) when the body throws; an
+// iteration stopped by a failure at a Lockstep operation is abandoned with
+// its fixture (nothing of it runs any more).
 template <typename Iteration>
 void RunFixtureIteration() {
   Iteration fixture;

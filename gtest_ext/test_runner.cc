@@ -31,8 +31,10 @@ struct OutsideResults {
 };
 
 // While alive, GoogleTest assertion results of this OS thread come here. A
-// failure inside a logical thread becomes the iteration's failure (and
-// unwinds that thread); anything else is kept and re-reported afterwards.
+// failure inside a logical thread becomes the iteration's failure, and the
+// thread stops at its next scheduling point (not here: GoogleTest holds its
+// own mutex while it reports); anything else is kept and re-reported
+// afterwards.
 // Without this, every explored failing iteration would fail the test again.
 class FailureForwarder : private OutsideResults, public testing::ScopedFakeTestPartResultReporter {
  public:
@@ -43,8 +45,8 @@ class FailureForwarder : private OutsideResults, public testing::ScopedFakeTestP
 
   void ReportTestPartResult(const testing::TestPartResult& result) override {
     if (result.failed() && InRun()) {
-      ReportFailure(Failure::ASSERTION, result.message(), result.file_name(), result.line_number());
-      return;  // only when already unwinding
+      RecordFailure(Failure::ASSERTION, result.message(), result.file_name(), result.line_number());
+      return;
     }
     ScopedFakeTestPartResultReporter::ReportTestPartResult(result);
   }

@@ -46,7 +46,7 @@ std::cv_status CondVar::Wait(std::unique_lock<Mutex>& lock,
       c.Block(*this, "condvar.wait", PendingOp{PendingOp::Kind::kWrite, mutex_id}, location,
               deadline_ns, may_wake_spuriously);
   if (reason == WakeReason::kAborted) {
-    // Unwinding: leave the unique_lock consistent without waiting.
+    // On an executor, after a failure: leave the unique_lock consistent.
     lock.release();
     return std::cv_status::no_timeout;
   }

@@ -21,13 +21,13 @@ void ReportFailure(Failure::Kind kind, std::string_view message, std::source_loc
   }
   c->ReportUserFailure(kind, std::string(message), location.file_name(),
                        static_cast<int>(location.line()), location.function_name(),
-                       /*unwind=*/true);
+                       /*stop=*/true);
 }
 
 void ReportFailure(Failure::Kind kind, std::string_view message, const char* file, int line) {
   Controller* c = Controller::CurrentOrNull();
   if (c == nullptr) return RecordFailure(kind, message, file, line);  // aborts
-  c->ReportUserFailure(kind, std::string(message), file, line, "", /*unwind=*/true);
+  c->ReportUserFailure(kind, std::string(message), file, line, "", /*stop=*/true);
 }
 
 void RecordFailure(Failure::Kind kind, std::string_view message, const char* file, int line) {
@@ -38,7 +38,7 @@ void RecordFailure(Failure::Kind kind, std::string_view message, const char* fil
                  message.data());
     std::abort();
   }
-  c->ReportUserFailure(kind, std::string(message), file, line, "", /*unwind=*/false);
+  c->ReportUserFailure(kind, std::string(message), file, line, "", /*stop=*/false);
 }
 
 }  // namespace lockstep

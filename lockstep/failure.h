@@ -24,11 +24,9 @@ bool InRun();
 
 // Reports a failure of the current iteration: it becomes the iteration's
 // failure (if it is the first), exploration stops, and the calling logical
-// thread is unwound by an internal exception (user code must not swallow it;
-// a swallowed one is raised again at the thread's next operation). When the
-// thread is already unwinding (a check in a destructor) it only records the
-// failure and returns. This is the hook for assertion frameworks.
-// Outside a run it prints the message and calls std::abort().
+// thread stops right here: it never returns, and no destructor of the failed
+// iteration runs (see the guide's "Failures" section). Outside a run it
+// prints the message and calls std::abort().
 void ReportFailure(Failure::Kind kind, std::string_view message,
                    std::source_location location = std::source_location::current());
 
@@ -37,7 +35,8 @@ void ReportFailure(Failure::Kind kind, std::string_view message,
 void ReportFailure(Failure::Kind kind, std::string_view message, const char* file, int line);
 
 // Records the failure and returns; the iteration ends at the calling
-// thread's next scheduling point. For hooks that must never throw.
+// thread's next scheduling point (or when it finishes). For hooks that run
+// inside locks of their own, such as an assertion framework's reporter.
 void RecordFailure(Failure::Kind kind, std::string_view message, const char* file, int line);
 
 }  // namespace lockstep

@@ -104,11 +104,9 @@ class Mailbox : public internal::ObjectBase {
       }
       const internal::WakeReason reason = c.Block(
           *this, "mailbox.recv", PendingOp{PendingOp::Kind::kWrite, id}, location, deadline_ns);
-      if (reason == internal::WakeReason::kAborted) {
-        // Only while a failed iteration unwinds this thread, i.e. a receive
-        // in a destructor: there is no message to return and no way back.
-        internal::AbortUnwindingReceive(location);
-      }
+      // Only on an executor, which runs no mailboxes: a fiber of a failed
+      // iteration never comes back from Block.
+      if (reason == internal::WakeReason::kAborted) return std::nullopt;
       if (reason == internal::WakeReason::kTimeout) {
         c.Record("mailbox.recv", id, location, std::nullopt, "timed out");
         return std::nullopt;

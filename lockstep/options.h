@@ -3,6 +3,7 @@
 #define LOCKSTEP_OPTIONS_H_
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -52,6 +53,20 @@ struct Options {
   // decisions (its seed, iteration and strategy config are taken from it).
   // Must outlive the run.
   const Trace* replay = nullptr;
+  // Process isolation: explore in a forked child process (one per run, not
+  // per iteration), so that a crash, exit() or hang of the code under test
+  // becomes a reported failure (CRASH, EXIT, TIMEOUT) with a trace instead of
+  // ending the test binary. The failing iteration is then recorded, and a
+  // replay run, in a child of its own. Off: everything runs in the calling
+  // process. Ignored (off) where fork() is unavailable.
+  bool isolate = true;
+  // With isolation: an iteration that reaches no scheduling point for this
+  // long fails with TIMEOUT (an infinite loop without Lockstep operations,
+  // or a thread blocked in something Lockstep does not model).
+  std::chrono::milliseconds watchdog{10000};
+  // Bytes of stack of each logical thread (a fiber). A thread that needs
+  // more fails with a CRASH naming the stack overflow (with isolation).
+  size_t stack_size = 256 * 1024;
 };
 
 }  // namespace lockstep

@@ -8,15 +8,25 @@
 #include "lockstep/failure.h"
 #include "lockstep/internal/controller.h"
 #include "lockstep/internal/prng.h"
+#include "lockstep/internal/run_support.h"
 #include "lockstep/strategy/factory.h"
 #include "lockstep/strategy/replay.h"
 #include "lockstep/trace_io.h"
 
 namespace lockstep {
-namespace {
+namespace internal {
 
-using internal::Controller;
-using internal::IterationOutcome;
+Controller::Settings ExploreSettings(const Options& options) {
+  return {.max_steps = options.max_steps,
+          .spurious_wakeups = options.spurious_wakeups,
+          .stack_size = options.stack_size};
+}
+
+Controller::Settings ReplaySettings(const Options& options, const Trace& recorded) {
+  return {.max_steps = recorded.max_steps(),
+          .spurious_wakeups = recorded.strategy().spurious_wakeups(),
+          .stack_size = options.stack_size};
+}
 
 Trace HeaderFromOptions(const Options& options, uint64_t iteration, uint64_t seed,
                         StrategyConfig strategy) {
@@ -34,36 +44,58 @@ Trace HeaderFromOptions(const Options& options, uint64_t iteration, uint64_t see
   return trace;
 }
 
-// Re-runs the failing iteration following its recorded decisions, this time
-// recording every event, and returns the finished trace. A body that does not
-// fail the same way again is nondeterministic, and the trace says so.
-Trace RecordFailingIteration(const std::function<void()>& body, Controller& controller, Trace trace,
-                             const Failure& original) {
-  for (const internal::DecisionRecord& d : controller.decisions()) {
-    Decision* decision = trace.add_decisions();
+// The note for a re-execution (recording the trace, with the same
+// decisions) that did not fail like the original run. The failure reported
+// stays the original one.
+std::string ReexecutionNote(const std::string& again) {
+  return absl::StrCat(
+      "the re-execution that recorded this trace did not fail the same way with the same "
+      "decisions (it ",
+      again,
+      "): the test body is nondeterministic (it depends on something other than Lockstep's "
+      "scheduling: real time, unseeded randomness, state kept across iterations, unmodelled "
+      "threads...), so the events shown may not be those of the failing run");
+}
+
+std::string Describe(const std::optional<Failure>& failure) {
+  if (!failure) return "passed";
+  return absl::StrCat("failed with ", std::string(FailureKindName(failure->kind())), ": ",
+                      failure->message());
+}
+
+void AddDecisions(const std::vector<internal::DecisionRecord>& decisions, Trace* trace) {
+  for (const internal::DecisionRecord& d : decisions) {
+    Decision* decision = trace->add_decisions();
     decision->set_kind(d.kind);
     decision->set_value(d.value);
     decision->set_options(d.options);
   }
+}
+
+}  // namespace internal
+
+namespace {
+
+using internal::AddDecisions;
+using internal::Controller;
+using internal::Describe;
+using internal::IterationOutcome;
+using internal::ReexecutionNote;
+
+// Re-runs the failing iteration following its recorded decisions, this time
+// recording every event, and returns the finished trace.
+Trace RecordFailingIteration(const std::function<void()>& body, Controller& controller, Trace trace,
+                             const Failure& original) {
+  AddDecisions(controller.decisions(), &trace);
   ReplayStrategy replay(trace);
   IterationOutcome again =
       controller.RunIteration(body, replay, trace.iteration(), trace.iteration_seed(), &trace);
   if (again.failure && SameFailure(*again.failure, original)) {
     *trace.mutable_failure() = std::move(*again.failure);
-    return trace;
+  } else {
+    *trace.mutable_failure() = original;
+    trace.mutable_failure()->set_note(ReexecutionNote(Describe(again.failure)));
   }
-  Failure* failure = trace.mutable_failure();
-  *failure = original;
-  failure->set_kind(Failure::NONDETERMINISM);
-  failure->set_message(absl::StrCat(
-      "the failing iteration did not fail the same way when re-executed with the same "
-      "decisions, so the test body is nondeterministic (it depends on something other than "
-      "Lockstep's scheduling: real time, unseeded randomness, state kept across iterations, "
-      "unmodelled threads...). First run: ",
-      std::string(FailureKindName(original.kind())), ": ", original.message(), "; re-execution: ",
-      again.failure ? absl::StrCat(std::string(FailureKindName(again.failure->kind())), ": ",
-                                   again.failure->message())
-                    : std::string("passed")));
   return trace;
 }
 
@@ -73,6 +105,10 @@ absl::Status ValidateOptions(const Options& options) {
   if (options.time_budget.count() < 0) {
     return absl::InvalidArgumentError("time_budget must not be negative");
   }
+  if (options.watchdog.count() <= 0) return absl::InvalidArgumentError("watchdog must be > 0");
+  if (options.stack_size < 16 * 1024) {
+    return absl::InvalidArgumentError("stack_size must be at least 16 KiB");
+  }
   if (options.replay != nullptr) {
     if (absl::Status status = ValidateTrace(*options.replay); !status.ok()) return status;
     if (options.replay->runner() != RUNNER_CONTROLLED) {
@@ -81,6 +117,48 @@ absl::Status ValidateOptions(const Options& options) {
     }
   }
   return absl::OkStatus();
+}
+
+RunResult RunInProcess(const std::function<void()>& body, const Options& options,
+                       Strategy& strategy) {
+  RunResult result;
+  const auto start = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return std::chrono::steady_clock::now() - start; };
+
+  if (const Trace* recorded = options.replay) {
+    Controller controller(internal::ReplaySettings(options, *recorded));
+    Trace trace = TraceHeader(*recorded);
+    *trace.mutable_decisions() = recorded->decisions();
+    IterationOutcome outcome = controller.RunIteration(body, strategy, recorded->iteration(),
+                                                       recorded->iteration_seed(), &trace);
+    if (outcome.failure) *trace.mutable_failure() = std::move(*outcome.failure);
+    result.iterations = 1;
+    result.distinct_schedules = 1;
+    result.total_steps = outcome.steps;
+    result.trace = std::move(trace);
+    result.elapsed = elapsed();
+    return result;
+  }
+
+  Controller controller(internal::ExploreSettings(options));
+  std::unordered_set<uint64_t> schedules;
+  for (uint64_t i = 0; i < options.iterations; ++i) {
+    if (i > 0 && options.time_budget.count() > 0 && elapsed() >= options.time_budget) break;
+    const uint64_t seed = internal::IterationSeed(options.seed, i);
+    IterationOutcome outcome = controller.RunIteration(body, strategy, i, seed, nullptr);
+    ++result.iterations;
+    result.total_steps += outcome.steps;
+    schedules.insert(outcome.schedule_hash);
+    if (outcome.failure) {
+      result.trace = RecordFailingIteration(
+          body, controller, internal::HeaderFromOptions(options, i, seed, outcome.strategy_config),
+          *outcome.failure);
+      break;
+    }
+  }
+  result.distinct_schedules = schedules.size();
+  result.elapsed = elapsed();
+  return result;
 }
 
 }  // namespace
@@ -98,45 +176,8 @@ RunResult Runner::Run(const std::function<void()>& body, const Options& options)
     result.status = strategy.status();
     return result;
   }
-  const auto start = std::chrono::steady_clock::now();
-  auto elapsed = [&] { return std::chrono::steady_clock::now() - start; };
-
-  if (const Trace* recorded = options.replay) {
-    Controller controller({.max_steps = recorded->max_steps(),
-                           .spurious_wakeups = recorded->strategy().spurious_wakeups()});
-    Trace trace = TraceHeader(*recorded);
-    *trace.mutable_decisions() = recorded->decisions();
-    IterationOutcome outcome = controller.RunIteration(body, **strategy, recorded->iteration(),
-                                                       recorded->iteration_seed(), &trace);
-    if (outcome.failure) *trace.mutable_failure() = std::move(*outcome.failure);
-    result.iterations = 1;
-    result.distinct_schedules = 1;
-    result.total_steps = outcome.steps;
-    result.trace = std::move(trace);
-    result.elapsed = elapsed();
-    return result;
-  }
-
-  Controller controller(
-      {.max_steps = options.max_steps, .spurious_wakeups = options.spurious_wakeups});
-  std::unordered_set<uint64_t> schedules;
-  for (uint64_t i = 0; i < options.iterations; ++i) {
-    if (i > 0 && options.time_budget.count() > 0 && elapsed() >= options.time_budget) break;
-    const uint64_t seed = internal::IterationSeed(options.seed, i);
-    IterationOutcome outcome = controller.RunIteration(body, **strategy, i, seed, nullptr);
-    ++result.iterations;
-    result.total_steps += outcome.steps;
-    schedules.insert(outcome.schedule_hash);
-    if (outcome.failure) {
-      result.trace = RecordFailingIteration(
-          body, controller, HeaderFromOptions(options, i, seed, outcome.strategy_config),
-          *outcome.failure);
-      break;
-    }
-  }
-  result.distinct_schedules = schedules.size();
-  result.elapsed = elapsed();
-  return result;
+  if (options.isolate) return internal::RunIsolated(body, options, **strategy);
+  return RunInProcess(body, options, **strategy);
 }
 
 }  // namespace lockstep

@@ -52,11 +52,20 @@ void LostUpdate() {
   LOCKSTEP_CHECK(counter.load() == 2);
 }
 
+// For tests that look at what the body did: no process isolation.
+Options InProcess(uint64_t iterations);
+
 Options WithIterations(uint64_t iterations) {
   Options options;
   options.iterations = iterations;
   options.test_suite = "RunTest";
   options.test_name = "Body";
+  return options;
+}
+
+Options InProcess(uint64_t iterations) {
+  Options options = WithIterations(iterations);
+  options.isolate = false;
   return options;
 }
 
@@ -177,19 +186,26 @@ TEST(RunTest, TruncatedDecisionListReportsDivergence) {
 
 TEST(RunTest, NondeterministicBodyIsReported) {
   // A body whose behaviour depends on state kept across runs: the failing
-  // iteration passes when re-executed to record its trace.
-  int runs = 0;
-  RunResult result = Runner::Run(
-      [&] {
-        ++runs;
-        Thread t = spawn([] {});
-        t.join();
-        LOCKSTEP_CHECK(runs != 3);
-      },
-      WithIterations(10));
-  EXPECT_EQ(FailureKind(result), Failure::NONDETERMINISM);
-  EXPECT_THAT(FailureMessage(result), HasSubstr("nondeterministic"));
-  EXPECT_THAT(FailureMessage(result), HasSubstr("re-execution: passed"));
+  // iteration passes when re-executed to record its trace. The failure
+  // reported is the one that happened; the re-execution is a note.
+  for (bool isolate : {true, false}) {
+    int runs = 0;
+    Options options = WithIterations(10);
+    options.isolate = isolate;
+    RunResult result = Runner::Run(
+        [&] {
+          ++runs;
+          Thread t = spawn([] {});
+          t.join();
+          LOCKSTEP_CHECK(runs != 3);
+        },
+        options);
+    ASSERT_TRUE(result.failed()) << isolate;
+    EXPECT_EQ(FailureKind(result), Failure::ASSERTION);
+    EXPECT_EQ(result.trace->iteration(), 2u);
+    EXPECT_THAT(result.trace->failure().note(), HasSubstr("nondeterministic"));
+    EXPECT_THAT(result.trace->failure().note(), HasSubstr("(it passed)"));
+  }
 }
 
 TEST(RunTest, PassingRunReportsCounts) {
@@ -421,7 +437,7 @@ TEST(RunTest, TimeoutRacesNotification) {
         }
         notifier.join();
       },
-      WithIterations(100));
+      InProcess(100));
   EXPECT_FALSE(result.failed()) << FailureMessage(result);
   EXPECT_TRUE(saw_timeout);
   EXPECT_TRUE(saw_notify);

@@ -1,11 +1,14 @@
 #include "lockstep/internal/controller.h"
 
 #include <cxxabi.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <deque>
 #include <exception>
 #include <string_view>
 #include <typeinfo>
@@ -82,15 +85,17 @@ struct Controller::StackPool {
 };
 
 namespace {
-// The StackAllocator Boost.Context sees: hands out pooled stacks.
+// The StackAllocator Boost.Context sees: hands out pooled stacks, and tells
+// the thread which one it got (`handed_out`).
 struct PooledStack {
   std::vector<ctx::stack_context>* free;
   ctx::protected_fixedsize_stack* allocator;
+  ctx::stack_context* handed_out;
   ctx::stack_context allocate() {
-    if (free->empty()) return allocator->allocate();
+    if (free->empty()) return *handed_out = allocator->allocate();
     ctx::stack_context stack = free->back();
     free->pop_back();
-    return stack;
+    return *handed_out = stack;
   }
   void deallocate(ctx::stack_context& stack) noexcept { free->push_back(stack); }
 };
@@ -119,7 +124,33 @@ struct Controller::ThreadState {
   bool detached = false;
   bool joined = false;
   ctx::fiber fiber;
+  ctx::stack_context stack{};
+  FiberSanitizerState sanitizer;
 };
+
+namespace {
+// What abandoned fibers leave behind: their continuations (destroying one
+// would unwind its stack) and their closures (destroying one runs user
+// destructors). Reachable from here, never destroyed.
+struct Abandoned {
+  std::deque<ctx::fiber> fibers;
+  std::deque<std::function<void()>> closures;
+};
+Abandoned& AbandonedFibers() {
+  static Abandoned* abandoned = new Abandoned();
+  return *abandoned;
+}
+
+// The C++ runtime's per-OS-thread exception state (__cxa_eh_globals, the
+// same layout in libstdc++ and libc++abi). All fibers of an OS thread share
+// it, so a fiber abandoned inside a catch block or while an exception
+// propagates would leave its exception there for good.
+struct EhGlobals {
+  void* caught_exceptions;
+  unsigned int uncaught_exceptions;
+};
+EhGlobals* CurrentEhGlobals() { return reinterpret_cast<EhGlobals*>(abi::__cxa_get_globals()); }
+}  // namespace
 
 // --- Controller ---------------------------------------------------------
 
@@ -128,13 +159,36 @@ Controller::Controller(Settings settings)
   enabled_.reserve(64);
   pending_.reserve(64);
   decisions_.reserve(1024);
+  InitSchedulerSanitizer(scheduler_sanitizer_);
 }
 
-Controller::~Controller() = default;
+Controller::~Controller() {
+#if defined(LOCKSTEP_TSAN)
+  for (auto& thread : threads_) {
+    if (thread->sanitizer.tsan_fiber != nullptr) __tsan_destroy_fiber(thread->sanitizer.tsan_fiber);
+  }
+#endif
+}
 
 thread_local Controller* Controller::current_controller_ = nullptr;
+std::atomic<Controller*> Controller::fiber_run_{nullptr};
+Controller::ForeignUseHandler Controller::foreign_use_handler_ = nullptr;
 
 void Controller::ThrowOutsideRun(const char* api) {
+  if (fiber_run_.load(std::memory_order_acquire) != nullptr) {
+    // A run is in progress, but not on this OS thread: a thread the user
+    // started without lockstep::spawn. It cannot take part in the schedule,
+    // and throwing would only terminate it.
+    const std::string message = absl::StrCat(
+        api, " was called from OS thread ", gettid(),
+        ", which is not a logical thread of the running Lockstep iteration (a std::thread or "
+        "pthread started inside the test body?). Lockstep primitives work only in threads "
+        "started with lockstep::spawn; to test code that starts std::threads, use "
+        "TEST_LOCKSTEP_NATIVE");
+    if (foreign_use_handler_ != nullptr) foreign_use_handler_(message);
+    std::fprintf(stderr, "lockstep: MISUSE: %s\n", message.c_str());
+    std::abort();
+  }
   throw UsageError(
       absl::StrCat(api,
                    " used outside a Lockstep run: Lockstep primitives work only inside a body run "
@@ -151,11 +205,14 @@ std::string Controller::ThreadLabel(uint32_t thread) const {
 IterationOutcome Controller::RunIteration(const std::function<void()>& body, Strategy& strategy,
                                           uint64_t iteration, uint64_t seed, Trace* trace) {
   BeginIteration(strategy, iteration, seed, trace);
+  fiber_run_.store(this, std::memory_order_release);
+  const EhGlobals eh_globals = *CurrentEhGlobals();
   // Capture the body by reference: copying the std::function could allocate.
   Spawn([&body] { body(); }, "main", /*detached=*/false, std::source_location::current());
   next_ = 0;
   RunLoop();
-  Teardown();
+  if (Teardown()) *CurrentEhGlobals() = eh_globals;
+  fiber_run_.store(nullptr, std::memory_order_release);
   return EndIteration();
 }
 
@@ -201,15 +258,21 @@ IterationOutcome Controller::EndIteration() {
 }
 
 // Runs from the scheduler context (the stack that called RunIteration)
-// until a thread hands control back: at the end of the iteration, or of one
-// thread's unwinding during teardown.
+// until a thread hands control back: at the end of the iteration, or when a
+// failed iteration's thread gives up.
 void Controller::RunLoop() {
   while (next_ != kNoThread) {
     current_ = next_;
     switched_from_ = kScheduler;
+    BeforeFiberSwitch(&scheduler_sanitizer_, threads_[current_]->sanitizer);
     ctx::fiber from = std::move(threads_[current_]->fiber).resume();
+    AfterFiberSwitch(scheduler_sanitizer_, nullptr);
     KeepContinuation(std::move(from));
   }
+}
+
+FiberSanitizerState& Controller::SanitizerOf(uint32_t context) {
+  return context == kScheduler ? scheduler_sanitizer_ : threads_[context]->sanitizer;
 }
 
 void Controller::KeepContinuation(ctx::fiber from) {
@@ -220,17 +283,34 @@ void Controller::KeepContinuation(ctx::fiber from) {
   }
 }
 
-// Unwinds every thread that has not finished (after a failure, or detached
-// threads still pending when the body returned), one at a time, newest
-// first: threads use their creators' locals (the test body's mutexes...), so
-// a creator must unwind after the threads it created.
-void Controller::Teardown() {
+// Abandons every thread that has not finished (after a failure, or detached
+// threads still pending when the body returned). Returns whether any was.
+bool Controller::Teardown() {
   aborting_ = true;
-  for (uint32_t t = thread_count_; t-- > 0;) {
-    if (threads_[t]->status == ThreadState::Status::kFinished) continue;
-    next_ = t;
-    RunLoop();
+  bool abandoned = false;
+  for (uint32_t t = 0; t < thread_count_; ++t) {
+    ThreadState& thread = *threads_[t];
+    if (thread.status == ThreadState::Status::kFinished) continue;
+    thread.status = ThreadState::Status::kFinished;
+    Abandon(thread);
+    abandoned = true;
   }
+  return abandoned;
+}
+
+void Controller::Abandon(ThreadState& thread) {
+  if (thread.fn != nullptr) AbandonedFibers().closures.push_back(std::move(thread.fn));
+  thread.fn = nullptr;
+  if (!thread.fiber) return;
+  AbandonedFibers().fibers.push_back(std::move(thread.fiber));
+  void* bottom = static_cast<char*>(thread.stack.sp) - thread.stack.size;
+#if defined(LOCKSTEP_ASAN)
+  // Keep the stack: LeakSanitizer finds what its frames still point to.
+  __lsan_register_root_region(bottom, thread.stack.size);
+#else
+  ForgetAbandonedStack(bottom, thread.stack.size);
+  stacks_->free.push_back(thread.stack);
+#endif
 }
 
 uint32_t Controller::Spawn(std::function<void()> fn, std::string_view name, bool detached,
@@ -251,17 +331,26 @@ uint32_t Controller::Spawn(std::function<void()> fn, std::string_view name, bool
   thread.joined = false;
   // With an executor the thread's code runs elsewhere (fn is null).
   if (thread.fn != nullptr) {
-    thread.fiber = ctx::fiber(std::allocator_arg, PooledStack{&stacks_->free, &stacks_->allocator},
-                              [this, id](ctx::fiber&& from) {
-                                KeepContinuation(std::move(from));
-                                ThreadMain(id);
-                                // Straight on to the next thread, or back to
-                                // the scheduler when the iteration is over.
-                                switched_from_ = id;
-                                if (next_ == kNoThread) return std::move(scheduler_);
-                                current_ = next_;
-                                return std::move(threads_[next_]->fiber);
-                              });
+    thread.fiber = ctx::fiber(
+        std::allocator_arg, PooledStack{&stacks_->free, &stacks_->allocator, &thread.stack},
+        [this, id](ctx::fiber&& from) {
+          AfterFiberSwitch(threads_[id]->sanitizer,
+                           switched_from_ == kScheduler ? &scheduler_sanitizer_ : nullptr);
+          KeepContinuation(std::move(from));
+          ThreadMain(id);
+          // Straight on to the next thread, or back to the scheduler when
+          // the iteration is over.
+          switched_from_ = id;
+          if (next_ == kNoThread) {
+            BeforeFiberSwitch(nullptr, scheduler_sanitizer_);
+            return std::move(scheduler_);
+          }
+          current_ = next_;
+          BeforeFiberSwitch(nullptr, threads_[next_]->sanitizer);
+          return std::move(threads_[next_]->fiber);
+        });
+    InitFiberSanitizer(thread.sanitizer, static_cast<char*>(thread.stack.sp) - thread.stack.size,
+                       thread.stack.size);
   }
   if (pending_.size() < thread_count_) {
     pending_.resize(thread_count_);
@@ -274,6 +363,7 @@ uint32_t Controller::Spawn(std::function<void()> fn, std::string_view name, bool
     info->set_name(thread.name);
     info->set_parent(id == 0 ? 0 : current_);
     if (id != 0) SetLocation(info->mutable_created_at(), created_at);
+    if (observer_ != nullptr) observer_->OnProgress(*this);
   }
   return id;
 }
@@ -283,8 +373,6 @@ void Controller::ThreadMain(uint32_t id) {
   if (!aborting_) {
     try {
       thread.fn();
-    } catch (const IterationAborted&) {
-      // Unwound on purpose: the failure is already recorded.
     } catch (const std::exception& e) {
       RecordFailure(Failure::EXCEPTION,
                     absl::StrCat("uncaught exception in ", ThreadLabel(id), ": ",
@@ -329,7 +417,14 @@ void Controller::FinishThread(uint32_t id) {
 }
 
 void Controller::AbortCurrent() {
-  if (executor_ == nullptr) throw IterationAborted{};
+  if (executor_ != nullptr) return;
+  // Back to the scheduler context for good: this fiber is abandoned there.
+  switched_from_ = current_;
+  next_ = kNoThread;
+  BeforeFiberSwitch(nullptr, scheduler_sanitizer_);
+  ctx::fiber resumed = std::move(scheduler_).resume();
+  std::fprintf(stderr, "lockstep: internal error: an abandoned fiber was resumed\n");
+  std::abort();
 }
 
 // --- Executor support ---------------------------------------------------
@@ -362,16 +457,17 @@ bool Controller::ReturnFromOutside(uint32_t thread, PendingOp op) {
 }
 
 void Controller::ReportUserFailure(Failure::Kind kind, std::string message, const char* file,
-                                   int line, const char* function, bool unwind) {
+                                   int line, const char* function, bool stop) {
   if (executor_ != nullptr) {
     return executor_->ReportFailure(*this, kind, std::move(message), file, line, function);
   }
   RecordFailure(kind, std::move(message), file, line, function);
-  if (unwind && std::uncaught_exceptions() == 0) throw IterationAborted{};
+  if (stop) AbortCurrent();
 }
 
 uint32_t Controller::PickNext() {
   ++step_;
+  progress_->store(step_, std::memory_order_relaxed);
   if (step_ > settings_.max_steps) {
     RecordFailure(Failure::STEP_LIMIT,
                   absl::StrCat("the iteration exceeded max_steps=", settings_.max_steps,
@@ -455,6 +551,7 @@ uint32_t Controller::PickNext() {
 
 void Controller::AppendDecision(Decision::Kind kind, uint32_t value, uint32_t options) {
   decisions_.push_back(DecisionRecord{kind, value, options});
+  if (observer_ != nullptr) observer_->OnProgress(*this);
   // FNV-style: one multiply per decision; equal hashes mean (almost surely)
   // equal schedules, which is all "distinct schedules" needs.
   hash_ = (hash_ ^
@@ -469,19 +566,22 @@ void Controller::SwitchTo(uint32_t thread) {
     current_ = thread;
     return executor_->Switch(me, thread);
   }
-  switched_from_ = current_;
+  const uint32_t me = current_;
+  switched_from_ = me;
   current_ = thread;
+  BeforeFiberSwitch(&threads_[me]->sanitizer, threads_[thread]->sanitizer);
   ctx::fiber from = std::move(threads_[thread]->fiber).resume();
+  AfterFiberSwitch(threads_[me]->sanitizer, nullptr);
   KeepContinuation(std::move(from));
 }
 
 void Controller::CheckNotAborting() {
-  if (aborting_ && std::uncaught_exceptions() == 0) AbortCurrent();
+  if (aborting_) AbortCurrent();
 }
 
 void Controller::SchedulePoint(PendingOp op, std::source_location location) {
   CheckNotAborting();
-  if (aborting_) return;  // unwinding: no more scheduling
+  if (aborting_) return;  // an executor's thread after a failure: no more scheduling
   last_location_ = location;
   threads_[current_]->pending = op;
   const uint32_t me = current_;
@@ -602,6 +702,15 @@ uint32_t Controller::Choose(uint32_t n) {
   return value;
 }
 
+void Controller::CurrentStack(uintptr_t* bottom, uint64_t* size) const {
+  *bottom = 0;
+  *size = 0;
+  if (executor_ != nullptr || current_ >= thread_count_) return;
+  const ctx::stack_context& stack = threads_[current_]->stack;
+  *bottom = reinterpret_cast<uintptr_t>(stack.sp) - stack.size;
+  *size = stack.size;
+}
+
 bool Controller::Finished(uint32_t thread) const {
   return thread < thread_count_ && threads_[thread]->status == ThreadState::Status::kFinished;
 }
@@ -681,7 +790,7 @@ void Controller::ReportDeadlock() {
 void Controller::Fail(Failure::Kind kind, std::string message, std::source_location location) {
   RecordFailure(kind, std::move(message), location.file_name(), static_cast<int>(location.line()),
                 location.function_name());
-  if (std::uncaught_exceptions() == 0) AbortCurrent();
+  AbortCurrent();
 }
 
 void Controller::RecordFailure(Failure::Kind kind, std::string message, const char* file, int line,
@@ -707,6 +816,7 @@ uint32_t Controller::Register(ObjectBase& object) {
     info->set_kind(object.kind_);
     info->set_name(object.name_);
     SetLocation(info->mutable_created_at(), object.created_at_);
+    if (observer_ != nullptr) observer_->OnProgress(*this);
   }
   return object.id_;
 }
@@ -727,6 +837,7 @@ void Controller::RecordEvent(const char* op, uint32_t object, std::source_locati
   SetLocation(event->mutable_location(), location);
   event->set_time_ns(now_ns_);
   if (woken_thread != kNoThread) event->set_woken_thread_plus_one(woken_thread + 1);
+  if (observer_ != nullptr) observer_->OnProgress(*this);
 }
 
 std::string Demangle(const char* name) {
@@ -735,14 +846,6 @@ std::string Demangle(const char* name) {
   std::string result = status == 0 && demangled != nullptr ? demangled : name;
   std::free(demangled);
   return result;
-}
-
-void AbortUnwindingReceive(std::source_location location) {
-  std::fprintf(stderr,
-               "%s:%u: lockstep: a mailbox receive ran while a failed iteration was being "
-               "unwound (in a destructor?); it cannot wait and has no message to return\n",
-               location.file_name(), location.line());
-  std::abort();
 }
 
 }  // namespace lockstep::internal

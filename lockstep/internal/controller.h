@@ -12,9 +12,19 @@
 // RunIteration) starts the iteration and gets control back when it ends.
 // Stacks come from a pool kept across iterations. The native runner instead
 // plugs in an Executor that runs each logical thread on its own OS thread.
+//
+// Teardown: once an iteration has failed, no more user code runs in it. The
+// thread that fails jumps straight back to the scheduler context, and every
+// fiber that has not finished is abandoned, never unwound: destructors of a
+// failed iteration's locals would run while other threads still use them,
+// against primitives in an inconsistent state. An abandoned fiber's stack
+// goes back to the pool (under AddressSanitizer it stays mapped and is
+// scanned by LeakSanitizer instead); what its frames owned is leaked, which
+// under process isolation dies with the child.
 #ifndef LOCKSTEP_INTERNAL_CONTROLLER_H_
 #define LOCKSTEP_INTERNAL_CONTROLLER_H_
 
+#include <atomic>
 #include <boost/context/fiber.hpp>
 #include <boost/context/protected_fixedsize_stack.hpp>
 #include <cstdint>
@@ -26,6 +36,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lockstep/internal/fiber_sanitizer.h"
 #include "lockstep/strategy/strategy.h"
 #include "lockstep/trace.pb.h"
 
@@ -91,10 +102,10 @@ struct IterationOutcome {
 
 // How a chosen logical thread actually runs, when it is not a fiber: the
 // native runner runs each logical thread on its own OS thread and lets one
-// run at a time by handing over a baton. With an executor the controller
-// never throws to unwind a thread: once the iteration has failed its entry
-// points return (Block returns kAborted) and the caller decides what the
-// thread does next.
+// run at a time by handing over a baton. Its threads cannot be abandoned
+// like fibers: once the iteration has failed, the controller's entry points
+// return (Block returns kAborted) and the caller decides what the thread
+// does next.
 class Executor {
  public:
   virtual ~Executor() = default;
@@ -133,7 +144,7 @@ class Controller {
   // Runs one iteration of `body` as thread 0, scheduled by `strategy`. When
   // `trace` is non-null, every thread, object and event is recorded into it
   // (the header fields are the caller's). Returns when every thread has
-  // finished or the iteration failed and was torn down.
+  // finished or the iteration failed (its unfinished threads abandoned).
   IterationOutcome RunIteration(const std::function<void()>& body, Strategy& strategy,
                                 uint64_t iteration, uint64_t seed, Trace* trace);
 
@@ -163,6 +174,26 @@ class Controller {
   uint32_t outside_count() const { return outside_count_; }
   // Makes `thread` the current one (taking an idle baton).
   void set_current(uint32_t thread) { current_ = thread; }
+  // Watches a recording iteration as it goes: called after every decision,
+  // and when recording, after every new thread, object and event (process isolation streams them to
+  // the parent, so they survive a crash). Null: none.
+  class Observer {
+   public:
+    virtual ~Observer() = default;
+    virtual void OnProgress(const Controller& controller) = 0;
+  };
+  void set_observer(Observer* observer) { observer_ = observer; }
+  // Counts scheduling steps, for a watchdog in another process; null: none.
+  void set_progress_counter(std::atomic<uint64_t>* counter) {
+    progress_ = counter != nullptr ? counter : &own_progress_;
+  }
+  // Called instead of throwing UsageError when a Lockstep primitive is used
+  // from an OS thread that is not a logical thread while a fiber run is in
+  // progress (a std::thread started in a TEST_LOCKSTEP body). It gets the
+  // message; when it returns, the process aborts after printing it.
+  using ForeignUseHandler = void (*)(const std::string& message);
+  static void set_foreign_use_handler(ForeignUseHandler handler) { foreign_use_handler_ = handler; }
+
   // Installs `controller` as the current one for the calling OS thread;
   // returns the previous one.
   static Controller* Exchange(Controller* controller) {
@@ -170,10 +201,12 @@ class Controller {
     current_controller_ = controller;
     return previous;
   }
-  // A failure reported by user code through failure.h.
-  // Unwinds the calling fiber when `unwind` (and it is not unwinding already).
+  // A failure reported by user code through failure.h. With `stop`, the
+  // calling fiber is abandoned at once; without, it runs on to its next
+  // scheduling point (callers inside a lock of their own, e.g. GoogleTest's
+  // reporter, must not be abandoned).
   void ReportUserFailure(Failure::Kind kind, std::string message, const char* file, int line,
-                         const char* function, bool unwind);
+                         const char* function, bool stop);
   std::optional<Failure>& failure() { return failure_; }
   // Stops modelling: from now on the iteration's threads return from the
   // controller's entry points at once (Block returns kAborted).
@@ -186,12 +219,16 @@ class Controller {
   // --- For primitives -------------------------------------------------
 
   uint32_t current_thread() const { return current_; }
+  // The current fiber's stack: its lowest address and size (0 and 0 with an
+  // executor). Async-signal-safe, for crash handlers.
+  void CurrentStack(uintptr_t* bottom, uint64_t* size) const;
   uint64_t step() const { return step_; }
   uint64_t now_ns() const { return now_ns_; }
   bool recording() const { return trace_ != nullptr; }
   bool spurious_wakeups() const { return settings_.spurious_wakeups; }
-  // True once the iteration has failed and its threads are being unwound;
-  // primitives then skip misuse checks and never wait.
+  // True once the iteration has failed. Fibers never see it (they are
+  // abandoned); on an executor, primitives then skip misuse checks and never
+  // wait.
   bool aborting() const { return aborting_; }
   // "thread 2 'writer'" or "thread 0 (main)".
   std::string ThreadLabel(uint32_t thread) const;
@@ -203,8 +240,8 @@ class Controller {
   // deadline, until the strategy lets the timeout fire; with `spurious`, the
   // strategy may also wake it spuriously. `retry` is what the thread will do
   // when it runs again. Reports a deadlock if nothing else can run.
-  // Returns kAborted only while the thread unwinds at the end of a failed
-  // iteration; the primitive must then give up without waiting.
+  // Returns kAborted only on an executor once the iteration has failed; the
+  // primitive must then give up without waiting.
   WakeReason Block(const ObjectBase& object, const char* op, PendingOp retry,
                    std::source_location location,
                    std::optional<uint64_t> deadline_ns = std::nullopt, bool spurious = false);
@@ -229,11 +266,11 @@ class Controller {
   void Join(uint32_t thread, std::source_location location);
   bool Finished(uint32_t thread) const;
 
-  // Fails the iteration with `kind` (the first failure wins) and unwinds the
-  // calling thread, unless it is already unwinding (or runs on an executor):
-  // then it only records.
+  // Fails the iteration with `kind` (the first failure wins) and ends the
+  // calling thread's part in it (a fiber is abandoned and never returns;
+  // on an executor it returns and the caller gives up).
   void Fail(Failure::Kind kind, std::string message, std::source_location location);
-  // Records the failure without unwinding (for callers that must not throw).
+  // Records the failure and returns (the first failure wins).
   void RecordFailure(Failure::Kind kind, std::string message, const char* file, int line,
                      const char* function = "");
 
@@ -241,8 +278,7 @@ class Controller {
   void Record(const char* op, uint32_t object, std::source_location location,
               std::optional<int64_t> value = std::nullopt, std::string_view detail = {},
               uint32_t woken_thread = kNoThread) {
-    // Nothing is recorded while a failed iteration unwinds (lock guards
-    // releasing, ...): the trace ends at the failure.
+    // Nothing is recorded after a failure: the trace ends there.
     if (trace_ != nullptr && !aborting_) {
       RecordEvent(op, object, location, value, detail, woken_thread);
     }
@@ -255,6 +291,10 @@ class Controller {
 
   uint32_t Register(ObjectBase& object);
   [[noreturn]] static void ThrowOutsideRun(const char* api);
+  // The fiber run in progress in this process (for telling a foreign OS
+  // thread from code outside any run).
+  static std::atomic<Controller*> fiber_run_;
+  static ForeignUseHandler foreign_use_handler_;
   void RecordEvent(const char* op, uint32_t object, std::source_location location,
                    std::optional<int64_t> value, std::string_view detail, uint32_t woken_thread);
 
@@ -272,19 +312,27 @@ class Controller {
   // Stores the continuation of the context that just switched to us.
   void KeepContinuation(boost::context::fiber from);
   void ThreadMain(uint32_t thread);
-  // Ends the calling thread's part of a failed iteration: unwinds a fiber;
-  // with an executor, returns (the caller stops modelling).
+  // Ends the calling thread's part of a failed iteration: a fiber jumps back
+  // to the scheduler context for good; with an executor, returns (the caller
+  // stops modelling).
   void AbortCurrent();
+  // Leaves an unfinished fiber behind without unwinding it (see Teardown).
+  void Abandon(ThreadState& thread);
+  FiberSanitizerState& SanitizerOf(uint32_t context);
   void FinishThread(uint32_t thread);
   // Makes a blocked thread runnable (notified).
   void Wake(ThreadState& thread);
   void CheckNotAborting();
-  void Teardown();
+  bool Teardown();
   void ReportDeadlock();
   void AppendDecision(Decision::Kind kind, uint32_t value, uint32_t options);
 
   Settings settings_;
   Executor* executor_ = nullptr;
+  Observer* observer_ = nullptr;
+  std::atomic<uint64_t> own_progress_{0};
+  std::atomic<uint64_t>* progress_ = &own_progress_;
+  FiberSanitizerState scheduler_sanitizer_;
   Controller* previous_controller_ = nullptr;
   uint32_t outside_count_ = 0;
   Strategy* strategy_ = nullptr;
@@ -317,12 +365,6 @@ inline uint32_t ObjectBase::Id(Controller& controller) {
 
 // A demangled C++ type or symbol name (the name itself when it is not one).
 std::string Demangle(const char* name);
-
-// Thrown inside a logical thread to unwind it when the iteration ends early.
-struct IterationAborted {};
-
-// Prints why a receive cannot complete during teardown and aborts.
-[[noreturn]] void AbortUnwindingReceive(std::source_location location);
 
 }  // namespace lockstep::internal
 

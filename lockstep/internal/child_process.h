@@ -1,0 +1,113 @@
+// Running part of a run in a forked child process, watched by the parent.
+//
+// Whatever the code under test does in the child — crash on a signal,
+// abort(), std::terminate, overflow a fiber stack, exit(), _exit(),
+// quick_exit(), loop forever — the parent survives and learns how the child
+// ended. The child writes what it finds into shared memory mapped before the
+// fork (a ChildHeader followed by the caller's own area), so the parent has
+// everything written up to the end. A watchdog kills a child whose progress
+// counter stands still for too long. The child runs in a process group of
+// its own, which is killed when it ends, so processes it forked do not
+// outlive it.
+#ifndef LOCKSTEP_INTERNAL_CHILD_PROCESS_H_
+#define LOCKSTEP_INTERNAL_CHILD_PROCESS_H_
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace lockstep::internal {
+
+// The start of the shared memory: what the child reports about itself.
+struct ChildHeader {
+  // Bumped by the child as it makes progress; the watchdog watches it.
+  std::atomic<uint64_t> progress;
+  // Set by the child's crash handler: the signal, the faulting address, the
+  // logical thread running (kNoThread: an OS thread that is not one), and
+  // that thread's stack bounds (for recognising a stack overflow).
+  std::atomic<int> crash_signal;
+  std::atomic<uintptr_t> crash_address;
+  std::atomic<uint32_t> crash_thread;
+  std::atomic<uintptr_t> crash_stack_bottom;
+  std::atomic<uint64_t> crash_stack_size;
+  // exit() or quick_exit() was called in the child (with this status).
+  std::atomic<int> exit_called;
+  std::atomic<int> exit_status;
+  // The child returned from its function normally.
+  std::atomic<int> returned;
+  // A MISUSE found on a thread Lockstep cannot stop (see ReportChildMisuse).
+  std::atomic<int> misuse;
+  char misuse_message[2048];
+};
+
+// Shared, anonymous memory inherited by children forked later.
+class SharedMemory {
+ public:
+  // `bytes` after the header; reserved lazily (MAP_NORESERVE).
+  static absl::StatusOr<SharedMemory> Map(size_t bytes);
+  SharedMemory(SharedMemory&& other) noexcept;
+  SharedMemory& operator=(SharedMemory&&) = delete;
+  ~SharedMemory();
+
+  ChildHeader* header() const { return static_cast<ChildHeader*>(base_); }
+  // The caller's area, after the header (64-byte aligned).
+  char* area() const { return static_cast<char*>(base_) + kHeaderBytes; }
+  size_t area_size() const { return size_ - kHeaderBytes; }
+
+ private:
+  static constexpr size_t kHeaderBytes = 4096;
+  SharedMemory(void* base, size_t size) : base_(base), size_(size) {}
+  void* base_;
+  size_t size_;
+};
+
+// How a child ended.
+struct ChildEnd {
+  enum class Kind {
+    kReturned,    // its function returned
+    kCrashed,     // a signal (signal)
+    kExited,      // exit(), _exit() or quick_exit() (status)
+    kTimedOut,    // killed by the watchdog
+    kMisuse,      // ended by ReportChildMisuse (header->misuse_message)
+    kNotStarted,  // fork() failed (error)
+  };
+  Kind kind = Kind::kReturned;
+  int signal = 0;
+  int status = 0;
+  std::string error;
+  // The last lines the child wrote to stderr (which is forwarded as it comes).
+  std::string output_tail;
+};
+
+// What the child's crash handler asks about the code that crashed.
+struct CrashContext {
+  // The logical thread running on the calling OS thread, or kNoThread.
+  uint32_t (*current_thread)();
+  // Its stack's lowest address and size (0 if not a fiber).
+  void (*current_stack)(uintptr_t* bottom, uint64_t* size);
+};
+
+// Forks; the child resets the header, installs its crash and exit handlers
+// (on an alternate signal stack, so a stack overflow is caught too), runs
+// `child` and _exit()s. The parent forwards the child's stderr, kills it
+// when header->progress stands still for `watchdog`, and returns how it
+// ended.
+ChildEnd RunInChild(const SharedMemory& memory, const std::function<void()>& child,
+                    std::chrono::milliseconds watchdog, CrashContext crash_context);
+
+// In a child started by RunInChild: records `message` as a MISUSE and ends
+// the child at once. For misuse on an OS thread Lockstep cannot stop.
+// Returns (doing nothing) outside such a child.
+void ReportChildMisuse(const std::string& message);
+
+// "SIGSEGV (segmentation fault)".
+std::string SignalDescription(int signal);
+
+}  // namespace lockstep::internal
+
+#endif  // LOCKSTEP_INTERNAL_CHILD_PROCESS_H_

@@ -1,0 +1,492 @@
+// The controlled runner under process isolation (Options::isolate).
+//
+// One forked explorer runs the iterations, as the in-process runner would,
+// and mirrors into shared memory what the parent needs should it die: the
+// iteration running, that iteration's decisions so far, and a summary
+// (steps, schedule hash) of every finished iteration. The parent replays the
+// summaries into its own copy of the strategy, so it stays where the
+// explorer's was (a strategy's state across iterations is a function of the
+// seeds and of the step counts it is told), and it can resume exploring in
+// a fresh explorer when the summary area is full.
+//
+// The failing iteration, whatever ended it (a failure Lockstep detected, a
+// crash, exit(), the watchdog), is then recorded in a second child that
+// replays its decisions with full recording and streams threads, objects
+// and events as they happen, so a trace survives that child dying at the
+// same point. A replay (Options::replay) is the same recording child.
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "lockstep/internal/child_process.h"
+#include "lockstep/internal/controller.h"
+#include "lockstep/internal/prng.h"
+#include "lockstep/internal/run_support.h"
+#include "lockstep/strategy/replay.h"
+#include "lockstep/trace_io.h"
+
+namespace lockstep::internal {
+namespace {
+
+struct IterationSummary {
+  uint64_t steps;
+  uint64_t schedule_hash;
+};
+
+// Record tags in the stream area.
+enum Tag : uint32_t { kThread = 1, kObject, kEvent, kOutcome };
+
+constexpr size_t kMaxDecisions = size_t{1} << 24;
+constexpr size_t kMaxSummaries = size_t{1} << 22;
+constexpr size_t kStreamBytes = size_t{1} << 28;
+
+// The layout of the shared area after the ChildHeader.
+struct Area {
+  std::atomic<uint64_t> iteration;       // the explorer's current iteration
+  std::atomic<uint64_t> decision_count;  // decisions of that iteration so far
+  std::atomic<uint64_t> summary_count;   // iterations finished by this explorer
+  std::atomic<int> paused;               // the explorer stopped: summaries full
+  std::atomic<int> overflowed;           // decisions or stream did not fit
+  std::atomic<uint64_t> stream_bytes;    // committed bytes of `stream`
+  DecisionRecord decisions[kMaxDecisions];
+  IterationSummary summaries[kMaxSummaries];
+  char stream[kStreamBytes];
+};
+
+// Mirrors a running iteration into the area: every decision, and when
+// recording, every new thread, object and event (serialized records).
+class Mirror : public Controller::Observer {
+ public:
+  explicit Mirror(Area* area) : area_(area) {}
+
+  void NewIteration(uint64_t iteration) {
+    decisions_ = 0;
+    area_->decision_count.store(0, std::memory_order_relaxed);
+    area_->iteration.store(iteration, std::memory_order_release);
+  }
+
+  void OnProgress(const Controller& controller) override {
+    const std::vector<DecisionRecord>& decisions = controller.decisions();
+    for (; decisions_ < decisions.size(); ++decisions_) {
+      if (decisions_ >= kMaxDecisions) {
+        area_->overflowed.store(1, std::memory_order_relaxed);
+        break;
+      }
+      area_->decisions[decisions_] = decisions[decisions_];
+      area_->decision_count.store(decisions_ + 1, std::memory_order_release);
+    }
+    const Trace* trace = controller.trace();
+    if (trace == nullptr) return;
+    for (; threads_ < trace->threads_size(); ++threads_) Append(kThread, trace->threads(threads_));
+    for (; objects_ < trace->objects_size(); ++objects_) Append(kObject, trace->objects(objects_));
+    for (; events_ < trace->events_size(); ++events_) Append(kEvent, trace->events(events_));
+  }
+
+  void Append(uint32_t tag, const google::protobuf::MessageLite& message) {
+    const std::string bytes = message.SerializeAsString();
+    const uint64_t at = area_->stream_bytes.load(std::memory_order_relaxed);
+    const uint32_t size = static_cast<uint32_t>(bytes.size());
+    if (at + 8 + size > kStreamBytes) {
+      area_->overflowed.store(1, std::memory_order_relaxed);
+      return;
+    }
+    std::memcpy(area_->stream + at, &tag, 4);
+    std::memcpy(area_->stream + at + 4, &size, 4);
+    std::memcpy(area_->stream + at + 8, bytes.data(), size);
+    // Published only when complete: a crash cannot leave half a record.
+    area_->stream_bytes.store(at + 8 + size, std::memory_order_release);
+  }
+
+ private:
+  Area* area_;
+  size_t decisions_ = 0;
+  int threads_ = 0;
+  int objects_ = 0;
+  int events_ = 0;
+};
+
+// What the stream holds: the recorded parts of a trace and the outcome.
+struct Streamed {
+  Trace parts;  // threads, objects, events
+  bool has_outcome = false;
+  Trace outcome;  // failure (if any) and strategy configuration
+};
+
+Streamed ReadStream(const Area& area) {
+  Streamed streamed;
+  const uint64_t end = area.stream_bytes.load(std::memory_order_acquire);
+  uint64_t at = 0;
+  while (at + 8 <= end) {
+    uint32_t tag = 0;
+    uint32_t size = 0;
+    std::memcpy(&tag, area.stream + at, 4);
+    std::memcpy(&size, area.stream + at + 4, 4);
+    const char* data = area.stream + at + 8;
+    const int n = static_cast<int>(size);
+    at += 8 + size;
+    switch (tag) {
+      case kThread:
+        streamed.parts.add_threads()->ParseFromArray(data, n);
+        break;
+      case kObject:
+        streamed.parts.add_objects()->ParseFromArray(data, n);
+        break;
+      case kEvent:
+        streamed.parts.add_events()->ParseFromArray(data, n);
+        break;
+      case kOutcome:
+        streamed.has_outcome = streamed.outcome.ParseFromArray(data, n);
+        break;
+    }
+  }
+  return streamed;
+}
+
+uint32_t CrashThread() {
+  const Controller* c = Controller::CurrentOrNull();
+  return c == nullptr ? kNoThread : c->current_thread();
+}
+
+void CrashStack(uintptr_t* bottom, uint64_t* size) {
+  *bottom = 0;
+  *size = 0;
+  if (const Controller* c = Controller::CurrentOrNull()) c->CurrentStack(bottom, size);
+}
+
+constexpr CrashContext kCrashContext{&CrashThread, &CrashStack};
+
+// The last `max_lines` lines of `text`, indented for a failure message.
+std::string Tail(const std::string& text, int max_lines) {
+  std::vector<std::string> lines = absl::StrSplit(text, '\n', absl::SkipWhitespace());
+  std::string out;
+  const size_t first = lines.size() > static_cast<size_t>(max_lines) ? lines.size() - max_lines : 0;
+  for (size_t i = first; i < lines.size(); ++i) absl::StrAppend(&out, "\n    ", lines[i]);
+  return out;
+}
+
+// The decisions the area holds for the current iteration.
+std::vector<DecisionRecord> Decisions(const Area& area) {
+  const uint64_t count = area.decision_count.load(std::memory_order_acquire);
+  return std::vector<DecisionRecord>(area.decisions, area.decisions + count);
+}
+
+// The failure of a child that did not come back: how it ended, in which
+// logical thread, after how many steps. `decisions` are those the iteration
+// made before.
+Failure FailureFromEnd(const ChildEnd& end, const ChildHeader& header,
+                       const std::vector<DecisionRecord>& decisions, const Options& options) {
+  Failure failure;
+  uint32_t thread = 0;  // the last thread scheduled runs now
+  uint64_t steps = 0;
+  for (const DecisionRecord& d : decisions) {
+    if (d.kind != Decision::SCHEDULE) continue;
+    thread = d.value;
+    ++steps;
+  }
+  std::string message;
+  switch (end.kind) {
+    case ChildEnd::Kind::kCrashed: {
+      failure.set_kind(Failure::CRASH);
+      const uint32_t crashed = header.crash_thread.load(std::memory_order_relaxed);
+      const bool on_fiber = header.crash_signal.load(std::memory_order_relaxed) != 0;
+      if (on_fiber) thread = crashed;
+      const uintptr_t address = header.crash_address.load(std::memory_order_relaxed);
+      const uintptr_t bottom = header.crash_stack_bottom.load(std::memory_order_relaxed);
+      const uint64_t size = header.crash_stack_size.load(std::memory_order_relaxed);
+      // The guard page is the stack's lowest page; a large frame may jump
+      // past it.
+      const bool overflow = (end.signal == SIGSEGV || end.signal == SIGBUS) && size > 0 &&
+                            address + 64 * 1024 >= bottom && address < bottom + 4096;
+      if (overflow) {
+        message = absl::StrCat("stack overflow: thread ", thread, " used up its ",
+                               options.stack_size / 1024, " KiB fiber stack (",
+                               SignalDescription(end.signal),
+                               " at its guard page); unbounded recursion, or a thread that needs "
+                               "a larger stack: raise Options::stack_size or "
+                               "--lockstep_stack_size (now ",
+                               options.stack_size, " bytes)");
+      } else if (on_fiber && crashed == kNoThread) {
+        message = absl::StrCat("the code under test crashed: ", SignalDescription(end.signal),
+                               ", on an OS thread that is not a Lockstep thread");
+      } else {
+        message = absl::StrCat("the code under test crashed: ", SignalDescription(end.signal),
+                               ", in thread ", thread);
+      }
+      break;
+    }
+    case ChildEnd::Kind::kExited:
+      failure.set_kind(Failure::EXIT);
+      message = absl::StrCat(header.exit_called.load() != 0 ? "exit(" : "_exit(", end.status,
+                             ") was called during the iteration, in thread ", thread,
+                             ": the test process would have ended here with status ", end.status);
+      break;
+    case ChildEnd::Kind::kTimedOut:
+      failure.set_kind(Failure::TIMEOUT);
+      message = absl::StrCat("no scheduling point for ", options.watchdog.count(),
+                             " ms (the watchdog): thread ", thread,
+                             " runs code without Lockstep operations (an infinite loop?) or is "
+                             "blocked in a call Lockstep does not model; the iteration's process "
+                             "was killed");
+      break;
+    case ChildEnd::Kind::kMisuse:
+      failure.set_kind(Failure::MISUSE);
+      message = header.misuse_message;
+      break;
+    case ChildEnd::Kind::kReturned:
+    case ChildEnd::Kind::kNotStarted:
+      failure.set_kind(Failure::CRASH);
+      message = "the iteration's process ended without a result";
+      break;
+  }
+  if (!end.output_tail.empty()) {
+    absl::StrAppend(&message, "; its output ends with:", Tail(end.output_tail, 8));
+  }
+  failure.set_message(std::move(message));
+  failure.set_step(steps);
+  failure.set_thread(thread);
+  return failure;
+}
+
+// A crash, exit or hang is located at the last operation the failing thread
+// performed before it, as far as the recording saw.
+void LocateAtLastEvent(const Trace& trace, Failure* failure) {
+  if (failure->has_location() && !failure->location().file().empty()) return;
+  for (int i = trace.events_size(); i-- > 0;) {
+    const Event& event = trace.events(i);
+    if (event.thread() != failure->thread()) continue;
+    *failure->mutable_location() = event.location();
+    failure->set_message(absl::StrCat(failure->message(), " (after its last Lockstep operation, ",
+                                      event.op(), " at ", event.location().file(), ":",
+                                      event.location().line(), ")"));
+    return;
+  }
+}
+
+class IsolatedRun {
+ public:
+  IsolatedRun(const std::function<void()>& body, const Options& options, SharedMemory memory)
+      : body_(body),
+        options_(options),
+        memory_(std::move(memory)),
+        area_(reinterpret_cast<Area*>(memory_.area())) {}
+
+  // Runs the recording child for `trace` (header and decisions): a replay of
+  // the decisions that records everything. Fills in threads, objects and
+  // events; returns the outcome: a failure, nullopt (passed), or how the
+  // child died, as `end`.
+  std::optional<Failure> Record(Trace& trace, ChildEnd& end) {
+    ResetArea();
+    end = RunInChild(
+        memory_,
+        [&] {
+          Controller controller(ReplaySettings(options_, trace));
+          Mirror mirror(area_);
+          Prepare(controller, mirror);
+          ReplayStrategy replay(trace);
+          Trace recording = TraceHeader(trace);
+          IterationOutcome outcome = controller.RunIteration(body_, replay, trace.iteration(),
+                                                             trace.iteration_seed(), &recording);
+          Trace result;
+          if (outcome.failure) *result.mutable_failure() = std::move(*outcome.failure);
+          mirror.OnProgress(controller);
+          mirror.Append(kOutcome, result);
+        },
+        options_.watchdog, kCrashContext);
+    Streamed streamed = ReadStream(*area_);
+    trace.mutable_threads()->Swap(streamed.parts.mutable_threads());
+    trace.mutable_objects()->Swap(streamed.parts.mutable_objects());
+    trace.mutable_events()->Swap(streamed.parts.mutable_events());
+    if (end.kind == ChildEnd::Kind::kReturned && streamed.has_outcome) {
+      if (!streamed.outcome.has_failure()) return std::nullopt;
+      return streamed.outcome.failure();
+    }
+    std::vector<DecisionRecord> decisions;
+    for (const Decision& d : trace.decisions()) {
+      decisions.push_back(DecisionRecord{d.kind(), d.value(), d.options()});
+    }
+    return FailureFromEnd(end, *memory_.header(), decisions, options_);
+  }
+
+  RunResult Replay(const Trace& recorded) {
+    RunResult result;
+    Trace trace = TraceHeader(recorded);
+    *trace.mutable_decisions() = recorded.decisions();
+    ChildEnd end;
+    std::optional<Failure> failure = Record(trace, end);
+    if (end.kind == ChildEnd::Kind::kNotStarted) return CannotIsolate(end);
+    if (failure) {
+      if (end.kind != ChildEnd::Kind::kReturned) LocateAtLastEvent(trace, &*failure);
+      *trace.mutable_failure() = std::move(*failure);
+    }
+    result.iterations = 1;
+    result.distinct_schedules = 1;
+    result.total_steps = trace.failure().step();
+    result.trace = std::move(trace);
+    return result;
+  }
+
+  RunResult Explore(Strategy& strategy) {
+    RunResult result;
+    const auto start = std::chrono::steady_clock::now();
+    std::unordered_set<uint64_t> schedules;
+    uint64_t next = 0;
+    while (true) {
+      ResetArea();
+      const ChildEnd end = RunInChild(
+          memory_, [&] { ExploreFrom(next, strategy, start); }, options_.watchdog, kCrashContext);
+      if (end.kind == ChildEnd::Kind::kNotStarted) return CannotIsolate(end);
+      // Catch up with the explorer: its finished iterations.
+      const uint64_t finished = area_->summary_count.load(std::memory_order_acquire);
+      for (uint64_t k = 0; k < finished; ++k) {
+        const IterationSummary& summary = area_->summaries[k];
+        const uint64_t i = next + k;
+        strategy.BeginIteration(i, IterationSeed(options_.seed, i));
+        strategy.EndIteration(summary.steps);
+        result.total_steps += summary.steps;
+        schedules.insert(summary.schedule_hash);
+      }
+      result.iterations += finished;
+      result.distinct_schedules = schedules.size();
+      next += finished;
+      const Streamed streamed = ReadStream(*area_);
+      if (end.kind == ChildEnd::Kind::kReturned && !streamed.has_outcome) {
+        if (area_->paused.load() != 0) continue;  // summaries full: resume
+        break;                                    // every iteration passed
+      }
+      // A failure: reported by the explorer (its iteration is summarized),
+      // or the explorer died in iteration `next`.
+      const bool died = end.kind != ChildEnd::Kind::kReturned;
+      const uint64_t failing = died ? next : next - 1;
+      const uint64_t seed = IterationSeed(options_.seed, failing);
+      Failure original;
+      StrategyConfig config;
+      const std::vector<DecisionRecord> decisions = Decisions(*area_);
+      if (died) {
+        original = FailureFromEnd(end, *memory_.header(), decisions, options_);
+        strategy.BeginIteration(failing, seed);
+        config = strategy.Config();
+        result.iterations += 1;
+        result.total_steps += original.step();
+        schedules.insert(failing ^ 0x9e3779b97f4a7c15ull);  // a schedule of its own
+        result.distinct_schedules = schedules.size();
+      } else {
+        original = streamed.outcome.failure();
+        config = streamed.outcome.strategy();
+      }
+      Trace trace = HeaderFromOptions(options_, failing, seed, config);
+      AddDecisions(decisions, &trace);
+      if (area_->overflowed.load() != 0) {
+        original.set_note(
+            "the iteration's decisions exceeded the isolation area; the trace holds "
+            "only the first ones");
+      }
+      ChildEnd again_end;
+      std::optional<Failure> again = Record(trace, again_end);
+      *trace.mutable_failure() = Reconcile(original, again, again_end, died);
+      if (died) LocateAtLastEvent(trace, trace.mutable_failure());
+      result.trace = std::move(trace);
+      break;
+    }
+    result.elapsed = std::chrono::steady_clock::now() - start;
+    return result;
+  }
+
+ private:
+  void ResetArea() {
+    area_->iteration.store(0);
+    area_->decision_count.store(0);
+    area_->summary_count.store(0);
+    area_->paused.store(0);
+    area_->overflowed.store(0);
+    area_->stream_bytes.store(0);
+  }
+
+  void Prepare(Controller& controller, Mirror& mirror) {
+    controller.set_observer(&mirror);
+    controller.set_progress_counter(&memory_.header()->progress);
+    Controller::set_foreign_use_handler(&ReportChildMisuse);
+  }
+
+  // The explorer child: iterations from `first` on, as RunInProcess runs them.
+  void ExploreFrom(uint64_t first, Strategy& strategy,
+                   std::chrono::steady_clock::time_point start) {
+    Controller controller(ExploreSettings(options_));
+    Mirror mirror(area_);
+    Prepare(controller, mirror);
+    for (uint64_t i = first; i < options_.iterations; ++i) {
+      if (i > 0 && options_.time_budget.count() > 0 &&
+          std::chrono::steady_clock::now() - start >= options_.time_budget) {
+        return;
+      }
+      const uint64_t done = i - first;
+      if (done == kMaxSummaries) {
+        area_->paused.store(1);
+        return;
+      }
+      mirror.NewIteration(i);
+      IterationOutcome outcome =
+          controller.RunIteration(body_, strategy, i, IterationSeed(options_.seed, i), nullptr);
+      area_->summaries[done] = {outcome.steps, outcome.schedule_hash};
+      area_->summary_count.store(done + 1, std::memory_order_release);
+      if (outcome.failure) {
+        Trace result;
+        *result.mutable_failure() = std::move(*outcome.failure);
+        *result.mutable_strategy() = std::move(outcome.strategy_config);
+        mirror.Append(kOutcome, result);
+        return;
+      }
+    }
+  }
+
+  // The failure to report: the original one, enriched by the recording when
+  // it failed the same way, else with a note saying what it did.
+  static Failure Reconcile(const Failure& original, const std::optional<Failure>& again,
+                           const ChildEnd& again_end, bool died) {
+    if (again && SameFailure(*again, original)) return died ? original : *again;
+    Failure failure = original;
+    std::string what = Describe(again);
+    if (again_end.kind != ChildEnd::Kind::kReturned && again) {
+      what = absl::StrCat("ended with ", std::string(FailureKindName(again->kind())), ": ",
+                          again->message());
+    }
+    failure.set_note(ReexecutionNote(what));
+    return failure;
+  }
+
+  static RunResult CannotIsolate(const ChildEnd& end) {
+    RunResult result;
+    result.status = absl::InternalError(absl::StrCat(
+        "process isolation failed (", end.error, "); run with isolation off to go on without it"));
+    return result;
+  }
+
+  const std::function<void()>& body_;
+  const Options& options_;
+  SharedMemory memory_;
+  Area* area_;
+};
+
+}  // namespace
+
+RunResult RunIsolated(const std::function<void()>& body, const Options& options,
+                      Strategy& strategy) {
+  absl::StatusOr<SharedMemory> memory = SharedMemory::Map(sizeof(Area));
+  if (!memory.ok()) {
+    RunResult result;
+    result.status = memory.status();
+    return result;
+  }
+  IsolatedRun run(body, options, std::move(*memory));
+  if (options.replay != nullptr) return run.Replay(*options.replay);
+  return run.Explore(strategy);
+}
+
+}  // namespace lockstep::internal
