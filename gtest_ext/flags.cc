@@ -51,12 +51,21 @@ namespace lockstep::gtest_internal {
 namespace {
 
 constexpr const char* kFlagNames[] = {
-    "lockstep_seed",      "lockstep_iterations",  "lockstep_strategy",
-    "lockstep_pct_depth", "lockstep_fair_prefix", "lockstep_spurious_wakeups",
-    "lockstep_max_steps", "lockstep_time_budget", "lockstep_replay",
-    "lockstep_trace_dir", "lockstep_shrink",
+    "lockstep_seed",
+    "lockstep_iterations",
+    "lockstep_strategy",
+    "lockstep_pct_depth",
+    "lockstep_fair_prefix",
+    "lockstep_spurious_wakeups",
+    "lockstep_max_steps",
+    "lockstep_time_budget",
+    "lockstep_replay",
+    "lockstep_trace_dir",
+    "lockstep_shrink",
     // Defined by //gtest_ext:native when linked (native_test_runner.cc).
-    "lockstep_native_mode", "lockstep_isolate", "lockstep_resume_quantum_us",
+    "lockstep_native_mode",
+    "lockstep_isolate",
+    "lockstep_resume_quantum_us",
     "lockstep_watchdog",
 };
 

@@ -143,7 +143,13 @@ Streamed ReadStream(const Area& area) {
         streamed.parts.add_events()->ParseFromArray(data, n);
         break;
       case kOutcome:
-        streamed.has_outcome = streamed.outcome.ParseFromArray(data, n);
+        streamed.has_outcome = true;
+        if (!streamed.outcome.ParseFromArray(data, n)) {
+          // Never mistaken for a pass.
+          Failure* failure = streamed.outcome.mutable_failure();
+          failure->set_kind(Failure::MISUSE);
+          failure->set_message("internal error: the iteration's outcome could not be read back");
+        }
         break;
     }
   }

@@ -1,0 +1,165 @@
+// A found bug is always reported: runs the bodies of failure_bodies_test.cc
+// (crashes, exits, hangs, deadlocks with objects on the body's stack, a
+// livelock detected inside a destructor, misuse from a std::thread, non-UTF-8
+// text) as a user would, and checks for each: exit status 1, the report
+// naming what happened, the next test still running, a trace file that
+// reads back, a replay command that reproduces the failure, and no process
+// left behind.
+//
+// The binary is $LOCKSTEP_FAILURE_BODIES (CMake sets it), else
+// gtest_ext/failure_bodies_test under the current directory (Bazel
+// runfiles).
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "lockstep/trace_io.h"
+
+namespace lockstep {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+std::string Bodies() {
+  const char* path = std::getenv("LOCKSTEP_FAILURE_BODIES");
+  return fs::absolute(path != nullptr && *path != '\0' ? path : "gtest_ext/failure_bodies_test")
+      .string();
+}
+
+struct Outcome {
+  int exit_code = -1;
+  std::string output;
+};
+
+// Runs the bodies binary with `args`, outside Bazel's test environment.
+Outcome RunBodies(const std::string& args) {
+  const std::string command =
+      "env -u TEST_UNDECLARED_OUTPUTS_DIR -u GTEST_OUTPUT -u XML_OUTPUT_FILE "
+      "-u GTEST_SHARD_INDEX -u GTEST_TOTAL_SHARDS -u TESTBRIDGE_TEST_ONLY " +
+      Bodies() + " " + args + " 2>&1";
+  Outcome outcome;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return outcome;
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) outcome.output.append(buffer, n);
+  const int status = pclose(pipe);
+  outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return outcome;
+}
+
+// Processes still running the bodies binary (its name as the kernel keeps
+// it: 15 characters).
+int Survivors() {
+  const std::string command = "pgrep -c -x failure_bodies_";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return -1;
+  int count = 0;
+  if (std::fscanf(pipe, "%d", &count) != 1) count = 0;
+  pclose(pipe);
+  return count;
+}
+
+struct Row {
+  const char* test;  // in suite Bodies
+  const char* kind;  // as the report names it
+  const char* says;  // a phrase the failure message must contain
+};
+
+const Row kRows[] = {
+    {"PoolDeadlock", "deadlock", "condvar 'done'"},
+    {"StepLimitInADestructor", "step limit", "max_steps=6"},
+    {"InfiniteLoop", "timeout", "watchdog"},
+    {"StackOverflow", "crash", "stack overflow"},
+    {"Abort", "crash", "SIGABRT"},
+    {"ExitZero", "exit", "exit(0)"},
+    {"StdThreadUsesAPrimitive", "misuse", "not a logical thread"},
+    {"NonUtf8Exception", "exception", "bad bytes: \\xff\\xfe end"},
+};
+
+class FailurePathsTest : public testing::TestWithParam<Row> {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path(testing::TempDir()) / ("failure_paths_" + std::string(GetParam().test));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::vector<fs::path> Traces() const {
+    std::vector<fs::path> traces;
+    for (const auto& entry : fs::directory_iterator(dir_)) traces.push_back(entry.path());
+    return traces;
+  }
+
+  fs::path dir_;
+};
+
+TEST_P(FailurePathsTest, ReportTraceAndReplay) {
+  const Row& row = GetParam();
+  const std::string test = std::string("Bodies.") + row.test;
+  // The failing test, then one that passes: the binary must go on to it.
+  Outcome first =
+      RunBodies("--gtest_filter=" + test + ":Bodies.Passes --lockstep_trace_dir=" + dir_.string());
+  EXPECT_EQ(first.exit_code, 1) << first.output;
+  EXPECT_THAT(first.output, HasSubstr("lockstep found a failing schedule"));
+  EXPECT_THAT(first.output, HasSubstr("  failure:   " + std::string(row.kind) + " at step"));
+  EXPECT_THAT(first.output, HasSubstr(row.says));
+  EXPECT_THAT(first.output, HasSubstr("[  FAILED  ] " + test));
+  EXPECT_THAT(first.output, HasSubstr("[       OK ] Bodies.Passes"));
+  EXPECT_THAT(first.output, Not(HasSubstr("terminate called")));
+  EXPECT_EQ(Survivors(), 0);
+
+  const std::vector<fs::path> traces = Traces();
+  ASSERT_EQ(traces.size(), 1u) << first.output;
+  absl::StatusOr<Trace> trace = ReadTraceFile(traces[0].string());
+  ASSERT_TRUE(trace.ok()) << trace.status();
+  EXPECT_EQ(std::string(FailureKindName(trace->failure().kind())), row.kind);
+  EXPECT_GT(trace->events_size(), 0);
+
+  Outcome replayed = RunBodies("--lockstep_replay=" + traces[0].string());
+  EXPECT_EQ(replayed.exit_code, 1) << replayed.output;
+  EXPECT_THAT(replayed.output, HasSubstr("reproduced: "));
+  EXPECT_THAT(replayed.output, HasSubstr(row.kind));
+  EXPECT_EQ(Survivors(), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Rows, FailurePathsTest, testing::ValuesIn(kRows),
+                         [](const testing::TestParamInfo<Row>& info) {
+                           return std::string(info.param.test);
+                         });
+
+// A trace relabelled as another test of the binary replays into a body that
+// does something else: reported, never a crash or std::terminate.
+TEST(FailurePathsRelabelledTest, ReplayIntoAnotherTestIsReported) {
+  const fs::path dir = fs::path(testing::TempDir()) / "failure_paths_relabelled";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  Outcome first =
+      RunBodies("--gtest_filter=Bodies.PoolDeadlock --lockstep_trace_dir=" + dir.string());
+  ASSERT_EQ(first.exit_code, 1) << first.output;
+  fs::path original;
+  for (const auto& entry : fs::directory_iterator(dir)) original = entry.path();
+  absl::StatusOr<Trace> trace = ReadTraceFile(original.string());
+  ASSERT_TRUE(trace.ok()) << trace.status();
+  trace->set_test_name("StepLimitInADestructor");
+  const std::string relabelled = (dir / "relabelled.lockstep").string();
+  ASSERT_TRUE(WriteTraceFile(*trace, relabelled).ok());
+  Outcome replayed = RunBodies("--lockstep_replay=" + relabelled);
+  EXPECT_EQ(replayed.exit_code, 1) << replayed.output;
+  EXPECT_THAT(replayed.output, HasSubstr("Bodies.StepLimitInADestructor"));
+  EXPECT_THAT(replayed.output, Not(HasSubstr("terminate called")));
+  EXPECT_EQ(Survivors(), 0);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace lockstep
