@@ -1,73 +1,72 @@
 #include "gtest_ext/flags.h"
 
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string_view>
+#include <utility>
 
-#include "absl/flags/flag.h"
 #include "absl/flags/reflection.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "lockstep/trace_io.h"
 
-ABSL_FLAG(std::optional<uint64_t>, lockstep_seed, std::nullopt,
-          "Base seed of every TEST_LOCKSTEP (default: the test's own, else 1). "
-          "Env: LOCKSTEP_SEED.");
-ABSL_FLAG(std::optional<uint64_t>, lockstep_iterations, std::nullopt,
-          "Schedules to explore per TEST_LOCKSTEP (>= 1; default: the test's own, else 100). "
-          "Env: LOCKSTEP_ITERATIONS.");
-ABSL_FLAG(std::optional<std::string>, lockstep_strategy, std::nullopt,
-          "Exploration strategy: random, pct, fair_pct, pos or idpct (default: the test's "
-          "own, else pct). Env: LOCKSTEP_STRATEGY.");
-ABSL_FLAG(std::optional<uint32_t>, lockstep_pct_depth, std::nullopt,
-          "PCT bug depth d >= 1: d-1 priority change points per schedule (default 3). "
-          "Env: LOCKSTEP_PCT_DEPTH.");
-ABSL_FLAG(std::optional<uint32_t>, lockstep_fair_prefix, std::nullopt,
-          "fair_pct: scheduling steps run under PCT before switching to random (>= 1; "
-          "default 1000). Env: LOCKSTEP_FAIR_PREFIX.");
-ABSL_FLAG(std::optional<bool>, lockstep_spurious_wakeups, std::nullopt,
-          "Let CondVar waits wake spuriously, as a strategy decision (default: the test's "
-          "own, else false). Env: LOCKSTEP_SPURIOUS_WAKEUPS.");
-ABSL_FLAG(std::optional<uint64_t>, lockstep_max_steps, std::nullopt,
-          "Scheduling steps after which a schedule fails as a livelock (>= 1; default "
-          "10000). Env: LOCKSTEP_MAX_STEPS.");
-ABSL_FLAG(std::optional<absl::Duration>, lockstep_time_budget, std::nullopt,
-          "Explore each TEST_LOCKSTEP until this much time is spent, e.g. 30s or 5m; "
-          "without --lockstep_iterations the iteration count is then unlimited. "
-          "Env: LOCKSTEP_TIME_BUDGET.");
-ABSL_FLAG(std::string, lockstep_replay, "",
-          "Replay the schedule in this .lockstep trace file: runs only the test it names, "
-          "once, and says whether the failure reproduced. Env: LOCKSTEP_REPLAY.");
-ABSL_FLAG(bool, lockstep_shrink, false,
-          "Shrink the failing schedule (after exploration finds one, or the one replayed with "
-          "--lockstep_replay): fewest preemptions, then fewest decisions, same failure; writes "
-          "<name>.shrunk.lockstep beside the trace. Env: LOCKSTEP_SHRINK.");
-ABSL_FLAG(std::string, lockstep_trace_dir, "lockstep-traces",
-          "Directory for the traces of failing tests when not under `bazel test` (which "
-          "collects them from $TEST_UNDECLARED_OUTPUTS_DIR). Env: LOCKSTEP_TRACE_DIR.");
+LOCKSTEP_FLAG(std::optional<uint64_t>, lockstep_seed, std::nullopt,
+              "Base seed of every TEST_LOCKSTEP (default: the test's own, else 1). "
+              "Env: LOCKSTEP_SEED.");
+LOCKSTEP_FLAG(std::optional<uint64_t>, lockstep_iterations, std::nullopt,
+              "Schedules to explore per TEST_LOCKSTEP (>= 1; default: the test's own, else 100). "
+              "Env: LOCKSTEP_ITERATIONS.");
+LOCKSTEP_FLAG(std::optional<std::string>, lockstep_strategy, std::nullopt,
+              "Exploration strategy: random, pct, fair_pct, pos or idpct (default: the test's "
+              "own, else pct). Env: LOCKSTEP_STRATEGY.");
+LOCKSTEP_FLAG(std::optional<uint32_t>, lockstep_pct_depth, std::nullopt,
+              "PCT bug depth d >= 1: d-1 priority change points per schedule (default 3). "
+              "Env: LOCKSTEP_PCT_DEPTH.");
+LOCKSTEP_FLAG(std::optional<uint32_t>, lockstep_fair_prefix, std::nullopt,
+              "fair_pct: scheduling steps run under PCT before switching to random (>= 1; "
+              "default 1000). Env: LOCKSTEP_FAIR_PREFIX.");
+LOCKSTEP_FLAG(std::optional<bool>, lockstep_spurious_wakeups, std::nullopt,
+              "Let CondVar waits wake spuriously, as a strategy decision (default: the test's "
+              "own, else false). Env: LOCKSTEP_SPURIOUS_WAKEUPS.");
+LOCKSTEP_FLAG(std::optional<uint64_t>, lockstep_max_steps, std::nullopt,
+              "Scheduling steps after which a schedule fails as a livelock (>= 1; default "
+              "10000). Env: LOCKSTEP_MAX_STEPS.");
+LOCKSTEP_FLAG(std::optional<absl::Duration>, lockstep_time_budget, std::nullopt,
+              "Explore each TEST_LOCKSTEP until this much time is spent, e.g. 30s or 5m; "
+              "without --lockstep_iterations the iteration count is then unlimited. "
+              "Env: LOCKSTEP_TIME_BUDGET.");
+LOCKSTEP_FLAG(std::string, lockstep_replay, "",
+              "Replay the schedule in this .lockstep trace file: runs only the test it names, "
+              "once, and says whether the failure reproduced. Env: LOCKSTEP_REPLAY.");
+LOCKSTEP_FLAG(bool, lockstep_shrink, false,
+              "Shrink the failing schedule (after exploration finds one, or the one replayed with "
+              "--lockstep_replay): fewest preemptions, then fewest decisions, same failure; writes "
+              "<name>.shrunk.lockstep beside the trace. Env: LOCKSTEP_SHRINK.");
+LOCKSTEP_FLAG(std::string, lockstep_trace_dir, "lockstep-traces",
+              "Directory for the traces of failing tests when not under `bazel test` (which "
+              "collects them from $TEST_UNDECLARED_OUTPUTS_DIR). Env: LOCKSTEP_TRACE_DIR.");
 
 namespace lockstep::gtest_internal {
 namespace {
 
-constexpr const char* kFlagNames[] = {
-    "lockstep_seed",
-    "lockstep_iterations",
-    "lockstep_strategy",
-    "lockstep_pct_depth",
-    "lockstep_fair_prefix",
-    "lockstep_spurious_wakeups",
-    "lockstep_max_steps",
-    "lockstep_time_budget",
-    "lockstep_replay",
-    "lockstep_trace_dir",
-    "lockstep_shrink",
-    // Defined by //gtest_ext:native when linked (native_test_runner.cc).
-    "lockstep_native_mode",
-    "lockstep_isolate",
-    "lockstep_resume_quantum_us",
-    "lockstep_watchdog",
+// The registered flags and validators.
+struct Registry {
+  std::mutex mutex;
+  std::vector<std::string> names;  // in registration order
+  // Registered flag -> whether it was set by anything but ApplyEnvironment.
+  std::map<std::string, bool, std::less<>> set_explicitly;
+  std::vector<absl::Status (*)()> validators;
 };
+
+Registry& Flags() {
+  static auto* registry = new Registry();
+  return *registry;
+}
+
+// True while ApplyEnvironment sets a flag, so NoteFlagSet leaves it out.
+thread_local bool applying_environment = false;
 
 struct ReplayState {
   std::once_flag once;
@@ -76,16 +75,9 @@ struct ReplayState {
 };
 
 // Flags set from the environment: flag name -> "VARIABLE='value'".
-std::map<std::string, std::string>& FromEnvironment() {
-  static auto* sources = new std::map<std::string, std::string>();
+std::map<std::string, std::string, std::less<>>& FromEnvironment() {
+  static auto* sources = new std::map<std::string, std::string, std::less<>>();
   return *sources;
-}
-
-// How to name a flag in an error: the flag, and the variable that set it.
-std::string FlagSource(const std::string& flag) {
-  auto it = FromEnvironment().find(flag);
-  if (it == FromEnvironment().end()) return "--" + flag;
-  return absl::StrCat(it->second, " (--", flag, ")");
 }
 
 ReplayState& Replay() {
@@ -93,33 +85,50 @@ ReplayState& Replay() {
   return *state;
 }
 
-}  // namespace
-
-absl::Status ApplyEnvironment() {
-  static std::once_flag once;
-  static absl::Status* result = new absl::Status();
-  std::call_once(once, [] {
-    for (const char* name : kFlagNames) {
-      absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
-      // A flag still at its default was not given on the command line (this
-      // Abseil cannot tell us directly).
-      if (flag == nullptr || flag->CurrentValue() != flag->DefaultValue()) continue;
-      const std::string variable = absl::AsciiStrToUpper(name);
-      const char* value = std::getenv(variable.c_str());
-      if (value == nullptr) continue;
-      std::string error;
-      if (!flag->ParseFrom(value, &error)) {
-        *result = absl::InvalidArgumentError(
-            absl::StrCat("environment variable ", variable, "='", value, "': ", error));
-        return;
-      }
-      FromEnvironment()[name] = absl::StrCat(variable, "='", value, "'");
+absl::Status ApplyEnvironmentOnce() {
+  std::vector<std::pair<std::string, bool>> flags;  // name, set explicitly
+  {
+    Registry& registry = Flags();
+    std::lock_guard<std::mutex> lock(registry.mutex);
+    for (const std::string& name : registry.names) {
+      flags.emplace_back(name, registry.set_explicitly.at(name));
     }
-  });
-  return *result;
+  }
+  for (const auto& [name, set_explicitly] : flags) {
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    if (flag == nullptr) continue;
+    if (set_explicitly) {
+      // Abseil parses an empty value of an optional flag as "not set" and
+      // would silently run with the default.
+      if (flag->CurrentValue().empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--", name, ": empty value; give a value or leave the flag out"));
+      }
+      continue;  // an explicit value beats the environment
+    }
+    const std::string variable = absl::AsciiStrToUpper(name);
+    const char* value = std::getenv(variable.c_str());
+    if (value == nullptr) continue;
+    const std::string source = absl::StrCat(variable, "='", value, "'");
+    if (*value == '\0') {
+      return absl::InvalidArgumentError(absl::StrCat("environment variable ", source, " (--", name,
+                                                     "): empty value; give a value or unset it"));
+    }
+    std::string error;
+    applying_environment = true;
+    const bool parsed = flag->ParseFrom(value, &error);
+    applying_environment = false;
+    if (!parsed) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("environment variable ", source, " (--", name, "): ", error));
+    }
+    FromEnvironment()[name] = source;
+  }
+  return absl::OkStatus();
 }
 
-absl::Status ValidateFlags() {
+// The checks of the flags defined here.
+absl::Status ValidateCommonFlags() {
   if (auto strategy = absl::GetFlag(FLAGS_lockstep_strategy)) {
     if (absl::StatusOr<StrategyKind> kind = ParseStrategyKind(*strategy); !kind.ok()) {
       return absl::InvalidArgumentError(
@@ -158,6 +167,65 @@ absl::Status ValidateFlags() {
   if (absl::GetFlag(FLAGS_lockstep_trace_dir).empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat(FlagSource("lockstep_trace_dir"), ": must not be empty"));
+  }
+  return absl::OkStatus();
+}
+
+[[maybe_unused]] const bool kCommonFlagsRegistered = RegisterFlags(
+    {"lockstep_seed", "lockstep_iterations", "lockstep_strategy", "lockstep_pct_depth",
+     "lockstep_fair_prefix", "lockstep_spurious_wakeups", "lockstep_max_steps",
+     "lockstep_time_budget", "lockstep_replay", "lockstep_shrink", "lockstep_trace_dir"},
+    &ValidateCommonFlags);
+
+}  // namespace
+
+bool RegisterFlags(std::initializer_list<const char*> names, absl::Status (*validate)()) {
+  Registry& registry = Flags();
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  for (const char* name : names) {
+    if (registry.set_explicitly.emplace(name, false).second) registry.names.emplace_back(name);
+  }
+  if (validate != nullptr) registry.validators.push_back(validate);
+  return true;
+}
+
+std::vector<std::string> RegisteredFlags() {
+  Registry& registry = Flags();
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  return registry.names;
+}
+
+void NoteFlagSet(const char* name) {
+  if (applying_environment) return;
+  Registry& registry = Flags();
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  auto it = registry.set_explicitly.find(std::string_view(name));
+  if (it != registry.set_explicitly.end()) it->second = true;
+}
+
+std::string FlagSource(std::string_view flag) {
+  auto it = FromEnvironment().find(flag);
+  const std::string name(flag);  // Abseil's own string_view is not std's here
+  if (it == FromEnvironment().end()) return "--" + name;
+  return absl::StrCat(it->second, " (--", name, ")");
+}
+
+absl::Status ApplyEnvironment() {
+  static std::once_flag once;
+  static absl::Status* result = new absl::Status();
+  std::call_once(once, [] { *result = ApplyEnvironmentOnce(); });
+  return *result;
+}
+
+absl::Status ValidateFlags() {
+  std::vector<absl::Status (*)()> validators;
+  {
+    Registry& registry = Flags();
+    std::lock_guard<std::mutex> lock(registry.mutex);
+    validators = registry.validators;
+  }
+  for (auto* validate : validators) {
+    if (absl::Status status = validate(); !status.ok()) return status;
   }
   return ReplayTraceStatus();
 }

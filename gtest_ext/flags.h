@@ -1,6 +1,9 @@
 // Lockstep's command-line flags (Abseil flags). Each is also read from an
 // environment variable of the same name in upper case (LOCKSTEP_SEED, ...)
-// when not given on the command line. Flags win over per-test options.
+// when the flag was not set otherwise (on the command line, in a --flagfile,
+// or by absl::SetFlag before the first test), even to its default value.
+// Flags win over per-test options. An empty value (--lockstep_seed=, or
+// LOCKSTEP_SEED=) is an error, as is any value a flag does not accept.
 //
 //   --lockstep_seed=N          base seed (default: the test's, else 1)
 //   --lockstep_iterations=N    schedules to explore per test
@@ -27,10 +30,14 @@
 #define GTEST_EXT_FLAGS_H_
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "absl/flags/declare.h"
+#include "absl/flags/flag.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "lockstep/options.h"
@@ -48,16 +55,49 @@ ABSL_DECLARE_FLAG(std::string, lockstep_replay);
 ABSL_DECLARE_FLAG(bool, lockstep_shrink);
 ABSL_DECLARE_FLAG(std::string, lockstep_trace_dir);
 
+// Defines a Lockstep flag: an ABSL_FLAG that records being set, so that its
+// environment variable never overrides a value given explicitly. Every
+// --lockstep_* flag is defined with it, and then registered with
+// RegisterFlags in the same file.
+#define LOCKSTEP_FLAG(Type, name, default_value, help)     \
+  ABSL_FLAG(Type, name, default_value, help).OnUpdate([] { \
+    ::lockstep::gtest_internal::NoteFlagSet(#name);        \
+  })
+
 namespace lockstep::gtest_internal {
 
-// Sets every --lockstep_* flag that was not given on the command line from
-// its LOCKSTEP_* environment variable. Idempotent. The error names the
-// variable, its value and what is accepted.
+// Makes LOCKSTEP_FLAG flags known to ApplyEnvironment, and adds `validate`
+// (may be null) to the checks ValidateFlags runs; it should name a bad flag
+// with FlagSource. Call during static initialization, after the flags'
+// definitions in the same file: a flag counts as set only from here on,
+// which leaves out Abseil's call of the callback when it is attached. This
+// lets a library that is only sometimes linked (//gtest_ext:native) have
+// its flags checked before any test runs. Returns true, to initialize a
+// variable with.
+bool RegisterFlags(std::initializer_list<const char*> names, absl::Status (*validate)());
+
+// The names of the registered flags, in registration order.
+std::vector<std::string> RegisteredFlags();
+
+// The update callback of LOCKSTEP_FLAG: records that `name` was set by
+// anything but ApplyEnvironment. Ignored for a flag not registered yet.
+void NoteFlagSet(const char* name);
+
+// Run once after the command line is parsed (later calls return the first
+// result): rejects a registered flag that was set to an empty value, then
+// sets every registered flag that was not set explicitly from its LOCKSTEP_*
+// environment variable. The error names the flag, and the variable with its
+// value when it came from the environment, and what is accepted.
 absl::Status ApplyEnvironment();
 
-// Checks every flag's value; the error names the flag and the accepted
-// values.
+// Checks every registered flag's value (runs the registered validators) and
+// loads the --lockstep_replay trace; the error names the flag and the
+// accepted values.
 absl::Status ValidateFlags();
+
+// How an error names `flag` ("lockstep_seed"): "--lockstep_seed", or
+// "LOCKSTEP_SEED='7' (--lockstep_seed)" when the environment set it.
+std::string FlagSource(std::string_view flag);
 
 // The options a test runs with: `per_test` overridden by every flag that is
 // set. Call after ValidateFlags().

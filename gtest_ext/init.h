@@ -8,11 +8,13 @@ namespace lockstep {
 
 // Initializes GoogleTest (consuming --gtest_* flags), then parses the
 // remaining command line as Abseil flags (--lockstep_* and the program's
-// own), applies LOCKSTEP_* environment variables for flags not given, and
-// validates them. With --lockstep_replay, selects the test the trace names.
-// Any bad flag, variable or trace file prints a message naming it and exits
-// with status 1 before a test runs. Call it instead of
-// testing::InitGoogleTest; lockstep_main does.
+// own), applies LOCKSTEP_* environment variables for flags not given (a
+// given flag wins even at its default value), and validates every
+// --lockstep_* flag, the native runner's included when it is linked. With
+// --lockstep_replay, selects the test the trace names. Any bad or empty
+// flag, variable or trace file prints a message naming it and exits with
+// status 1 before a test runs. Call it instead of testing::InitGoogleTest;
+// lockstep_main does.
 void InitGoogleTest(int* argc, char** argv);
 
 namespace gtest_internal {

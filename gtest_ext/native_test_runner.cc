@@ -10,18 +10,19 @@
 #include "gtest_ext/lockstep_native_test.h"
 #include "gtest_ext/test_runner.h"
 
-ABSL_FLAG(std::optional<std::string>, lockstep_native_mode, std::nullopt,
-          "TEST_LOCKSTEP_NATIVE: control (serialize threads, schedule every pthread call) or "
-          "observe (threads run freely; calls are recorded). Env: LOCKSTEP_NATIVE_MODE.");
-ABSL_FLAG(std::optional<bool>, lockstep_isolate, std::nullopt,
-          "TEST_LOCKSTEP_NATIVE: run each iteration in a forked child process (fresh globals; "
-          "crashes become reported failures). Env: LOCKSTEP_ISOLATE.");
-ABSL_FLAG(std::optional<uint32_t>, lockstep_resume_quantum_us, std::nullopt,
-          "TEST_LOCKSTEP_NATIVE control mode: microseconds a resumed thread may run without a "
-          "pthread call before the others go on without it. Env: LOCKSTEP_RESUME_QUANTUM_US.");
-ABSL_FLAG(std::optional<absl::Duration>, lockstep_watchdog, std::nullopt,
-          "TEST_LOCKSTEP_NATIVE: an iteration with no pthread call for this long fails as a hang "
-          "(e.g. 10s). Env: LOCKSTEP_WATCHDOG.");
+LOCKSTEP_FLAG(std::optional<std::string>, lockstep_native_mode, std::nullopt,
+              "TEST_LOCKSTEP_NATIVE: control (serialize threads, schedule every pthread call) or "
+              "observe (threads run freely; calls are recorded). Env: LOCKSTEP_NATIVE_MODE.");
+LOCKSTEP_FLAG(std::optional<bool>, lockstep_isolate, std::nullopt,
+              "TEST_LOCKSTEP_NATIVE: run each iteration in a forked child process (fresh globals; "
+              "crashes become reported failures). Env: LOCKSTEP_ISOLATE.");
+LOCKSTEP_FLAG(std::optional<uint32_t>, lockstep_resume_quantum_us, std::nullopt,
+              "TEST_LOCKSTEP_NATIVE control mode: microseconds a resumed thread may run without a "
+              "pthread call before the others go on without it. Env: LOCKSTEP_RESUME_QUANTUM_US.");
+LOCKSTEP_FLAG(
+    std::optional<absl::Duration>, lockstep_watchdog, std::nullopt,
+    "TEST_LOCKSTEP_NATIVE: an iteration with no pthread call for this long fails as a hang "
+    "(e.g. 10s). Env: LOCKSTEP_WATCHDOG.");
 
 namespace lockstep::gtest_internal {
 namespace {
@@ -33,33 +34,43 @@ absl::StatusOr<NativeOptions> NativeFlags(NativeOptions options) {
     absl::StatusOr<NativeMode> parsed = ParseNativeMode(*mode);
     if (!parsed.ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("--lockstep_native_mode: ", parsed.status().message()));
+          absl::StrCat(FlagSource("lockstep_native_mode"), ": ", parsed.status().message()));
     }
     options.mode = *parsed;
   }
   if (auto isolate = absl::GetFlag(FLAGS_lockstep_isolate)) options.isolate = *isolate;
   if (auto quantum = absl::GetFlag(FLAGS_lockstep_resume_quantum_us)) {
     if (*quantum == 0) {
-      return absl::InvalidArgumentError("--lockstep_resume_quantum_us: must be at least 1, got 0");
+      return absl::InvalidArgumentError(
+          absl::StrCat(FlagSource("lockstep_resume_quantum_us"), ": must be at least 1, got 0"));
     }
     options.resume_quantum_us = *quantum;
   }
   if (auto watchdog = absl::GetFlag(FLAGS_lockstep_watchdog)) {
     if (*watchdog < absl::Milliseconds(1) || *watchdog == absl::InfiniteDuration()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--lockstep_watchdog: must be a finite duration of at least 1ms, got ",
-                       absl::FormatDuration(*watchdog)));
+      return absl::InvalidArgumentError(absl::StrCat(
+          FlagSource("lockstep_watchdog"), ": must be a finite duration of at least 1ms, got ",
+          absl::FormatDuration(*watchdog)));
     }
     options.watchdog = absl::ToChronoMilliseconds(*watchdog);
   }
   return options;
 }
 
+// Checked by ValidateFlags, so a bad native flag stops the binary before any
+// test runs, whether or not a native test would run.
+absl::Status ValidateNativeFlags() { return NativeFlags(NativeOptions()).status(); }
+
+[[maybe_unused]] const bool kNativeFlagsRegistered = RegisterFlags(
+    {"lockstep_native_mode", "lockstep_isolate", "lockstep_resume_quantum_us", "lockstep_watchdog"},
+    &ValidateNativeFlags);
+
 }  // namespace
 
 void RunLockstepNativeTest(const NativeOptions& per_test, const std::function<void()>& iteration) {
-  // Environment variables are applied by RunAndReport before `run` reads
-  // the flags; a bad native flag fails the test ("cannot run: ...").
+  // Environment variables are applied and the flags validated by
+  // RunAndReport before `run` reads them (lockstep::InitGoogleTest has
+  // already done both, before any test, unless the binary has its own main).
   RunAndReport(
       per_test.Common(),
       [&](const Options& options) {
