@@ -43,7 +43,7 @@ struct Outcome {
 Outcome RunBodies(const std::string& args) {
   const std::string command =
       "env -u TEST_UNDECLARED_OUTPUTS_DIR -u GTEST_OUTPUT -u XML_OUTPUT_FILE "
-      "-u GTEST_SHARD_INDEX -u GTEST_TOTAL_SHARDS -u TESTBRIDGE_TEST_ONLY " +
+      "-u GTEST_SHARD_INDEX -u GTEST_TOTAL_SHARDS -u TESTBRIDGE_TEST_ONLY -u TEST_PREMATURE_EXIT_FILE " +
       Bodies() + " " + args + " 2>&1";
   Outcome outcome;
   FILE* pipe = popen(command.c_str(), "r");

@@ -44,6 +44,16 @@ LOCKSTEP_FLAG(bool, lockstep_shrink, false,
               "Shrink the failing schedule (after exploration finds one, or the one replayed with "
               "--lockstep_replay): fewest preemptions, then fewest decisions, same failure; writes "
               "<name>.shrunk.lockstep beside the trace. Env: LOCKSTEP_SHRINK.");
+LOCKSTEP_FLAG(std::optional<bool>, lockstep_isolate, std::nullopt,
+              "Run the code under test in forked child processes (TEST_LOCKSTEP: one explorer "
+              "per test; TEST_LOCKSTEP_NATIVE: one per iteration), so crashes, exit() and hangs "
+              "become reported failures (default true). Env: LOCKSTEP_ISOLATE.");
+LOCKSTEP_FLAG(std::optional<absl::Duration>, lockstep_watchdog, std::nullopt,
+              "With isolation: an iteration that reaches no scheduling point for this long fails "
+              "as a TIMEOUT (default 10s). Env: LOCKSTEP_WATCHDOG.");
+LOCKSTEP_FLAG(std::optional<uint64_t>, lockstep_stack_size, std::nullopt,
+              "TEST_LOCKSTEP: bytes of stack of each logical thread (>= 16384; default 262144). "
+              "Env: LOCKSTEP_STACK_SIZE.");
 LOCKSTEP_FLAG(std::string, lockstep_trace_dir, "lockstep-traces",
               "Directory for the traces of failing tests when not under `bazel test` (which "
               "collects them from $TEST_UNDECLARED_OUTPUTS_DIR). Env: LOCKSTEP_TRACE_DIR.");
@@ -164,6 +174,17 @@ absl::Status ValidateCommonFlags() {
                        absl::FormatDuration(*budget)));
     }
   }
+  if (auto watchdog = absl::GetFlag(FLAGS_lockstep_watchdog)) {
+    if (*watchdog < absl::Milliseconds(1) || *watchdog == absl::InfiniteDuration()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          FlagSource("lockstep_watchdog"), ": must be a finite duration of at least 1ms, got ",
+          absl::FormatDuration(*watchdog)));
+    }
+  }
+  if (auto stack = absl::GetFlag(FLAGS_lockstep_stack_size); stack && *stack < 16 * 1024) {
+    return absl::InvalidArgumentError(absl::StrCat(FlagSource("lockstep_stack_size"),
+                                                   ": must be at least 16384 bytes, got ", *stack));
+  }
   if (absl::GetFlag(FLAGS_lockstep_trace_dir).empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat(FlagSource("lockstep_trace_dir"), ": must not be empty"));
@@ -174,7 +195,8 @@ absl::Status ValidateCommonFlags() {
 [[maybe_unused]] const bool kCommonFlagsRegistered = RegisterFlags(
     {"lockstep_seed", "lockstep_iterations", "lockstep_strategy", "lockstep_pct_depth",
      "lockstep_fair_prefix", "lockstep_spurious_wakeups", "lockstep_max_steps",
-     "lockstep_time_budget", "lockstep_replay", "lockstep_shrink", "lockstep_trace_dir"},
+     "lockstep_time_budget", "lockstep_replay", "lockstep_shrink", "lockstep_isolate",
+     "lockstep_watchdog", "lockstep_stack_size", "lockstep_trace_dir"},
     &ValidateCommonFlags);
 
 }  // namespace
@@ -245,6 +267,11 @@ Options EffectiveOptions(const Options& per_test) {
     options.time_budget = absl::ToChronoNanoseconds(*v);
     if (!absl::GetFlag(FLAGS_lockstep_iterations)) options.iterations = UINT64_MAX;
   }
+  if (auto v = absl::GetFlag(FLAGS_lockstep_isolate)) options.isolate = *v;
+  if (auto v = absl::GetFlag(FLAGS_lockstep_watchdog)) {
+    options.watchdog = absl::ToChronoMilliseconds(*v);
+  }
+  if (auto v = absl::GetFlag(FLAGS_lockstep_stack_size)) options.stack_size = *v;
   return options;
 }
 

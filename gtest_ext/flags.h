@@ -18,14 +18,19 @@
 //   --lockstep_replay=FILE     replay one trace file; runs only its test
 //   --lockstep_shrink          minimize a failing schedule (found, or
 //                              replayed) into <name>.shrunk.lockstep
+//   --lockstep_isolate=BOOL    run the code under test in forked children
+//                              (default true): crashes, exit() and hangs
+//                              become reported failures
+//   --lockstep_watchdog=T      with isolation: no scheduling point for this
+//                              long is a TIMEOUT (default 10s)
+//   --lockstep_stack_size=N    TEST_LOCKSTEP: bytes of stack per logical
+//                              thread (default 262144)
 //   --lockstep_trace_dir=DIR   where failing traces go when not under
 //                              `bazel test` (default: lockstep-traces)
 //
 // TEST_LOCKSTEP_NATIVE tests also read (gtest_ext/native_test_runner.cc):
 //   --lockstep_native_mode=M   control | observe
-//   --lockstep_isolate=BOOL    one forked child process per iteration
 //   --lockstep_resume_quantum_us=N  control mode quantum (>= 1)
-//   --lockstep_watchdog=T      hang detection (e.g. 10s)
 #ifndef GTEST_EXT_FLAGS_H_
 #define GTEST_EXT_FLAGS_H_
 
@@ -53,6 +58,9 @@ ABSL_DECLARE_FLAG(std::optional<uint64_t>, lockstep_max_steps);
 ABSL_DECLARE_FLAG(std::optional<absl::Duration>, lockstep_time_budget);
 ABSL_DECLARE_FLAG(std::string, lockstep_replay);
 ABSL_DECLARE_FLAG(bool, lockstep_shrink);
+ABSL_DECLARE_FLAG(std::optional<bool>, lockstep_isolate);
+ABSL_DECLARE_FLAG(std::optional<absl::Duration>, lockstep_watchdog);
+ABSL_DECLARE_FLAG(std::optional<uint64_t>, lockstep_stack_size);
 ABSL_DECLARE_FLAG(std::string, lockstep_trace_dir);
 
 // Defines a Lockstep flag: an ABSL_FLAG that records being set, so that its

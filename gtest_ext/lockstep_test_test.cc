@@ -1,6 +1,7 @@
-// TEST_LOCKSTEP and TEST_LOCKSTEP_F in process: iterations, per-test
-// options, fresh fixtures, assertions in logical threads, and the failure
-// report reaching GoogleTest exactly once.
+// TEST_LOCKSTEP and TEST_LOCKSTEP_F: iterations, per-test options, fresh
+// fixtures, assertions in logical threads, and the failure report reaching
+// GoogleTest exactly once. Tests that count what bodies did from the test
+// process run without isolation (with it, bodies run in a child process).
 #include "gtest_ext/lockstep_test.h"
 
 #include <cstdlib>
@@ -15,7 +16,7 @@ namespace {
 
 int g_plain_runs = 0;
 
-TEST_LOCKSTEP(TestLockstep, RunsTheBodyOncePerIteration, .iterations = 25) {
+TEST_LOCKSTEP(TestLockstep, RunsTheBodyOncePerIteration, .iterations = 25, .isolate = false) {
   ++g_plain_runs;
   lockstep::Atomic<int> value(0);
   lockstep::Thread t = lockstep::spawn([&] { value.store(1); });
@@ -48,7 +49,8 @@ class FixtureTest : public testing::Test {
   lockstep::Mutex mutex_{"fixture"};
 };
 
-TEST_LOCKSTEP_F(FixtureTest, GetsAFreshFixtureEveryIteration, .iterations = 30) {
+TEST_LOCKSTEP_F(FixtureTest, GetsAFreshFixtureEveryIteration, .iterations = 30,
+                .isolate = false) {
   EXPECT_EQ(touched_, 0) << "state leaked from an earlier iteration";
   lockstep::Thread t = lockstep::spawn([&] {
     std::lock_guard<lockstep::Mutex> lock(mutex_);
@@ -126,8 +128,8 @@ TEST_F(ReportToGoogleTest, AssertInALogicalThreadEndsTheIteration) {
   {
     testing::ScopedFakeTestPartResultReporter reporter(
         testing::ScopedFakeTestPartResultReporter::INTERCEPT_ONLY_CURRENT_THREAD, &results);
-    lockstep::gtest_internal::RunLockstepTest(lockstep::Options{.iterations = 50},
-                                              &AssertInThreadBody);
+    lockstep::gtest_internal::RunLockstepTest(
+        lockstep::Options{.iterations = 50, .isolate = false}, &AssertInThreadBody);
   }
   // One failure for the whole test, from the first (and only) iteration.
   ASSERT_EQ(results.size(), 1);

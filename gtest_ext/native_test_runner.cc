@@ -13,16 +13,9 @@
 LOCKSTEP_FLAG(std::optional<std::string>, lockstep_native_mode, std::nullopt,
               "TEST_LOCKSTEP_NATIVE: control (serialize threads, schedule every pthread call) or "
               "observe (threads run freely; calls are recorded). Env: LOCKSTEP_NATIVE_MODE.");
-LOCKSTEP_FLAG(std::optional<bool>, lockstep_isolate, std::nullopt,
-              "TEST_LOCKSTEP_NATIVE: run each iteration in a forked child process (fresh globals; "
-              "crashes become reported failures). Env: LOCKSTEP_ISOLATE.");
 LOCKSTEP_FLAG(std::optional<uint32_t>, lockstep_resume_quantum_us, std::nullopt,
               "TEST_LOCKSTEP_NATIVE control mode: microseconds a resumed thread may run without a "
               "pthread call before the others go on without it. Env: LOCKSTEP_RESUME_QUANTUM_US.");
-LOCKSTEP_FLAG(
-    std::optional<absl::Duration>, lockstep_watchdog, std::nullopt,
-    "TEST_LOCKSTEP_NATIVE: an iteration with no pthread call for this long fails as a hang "
-    "(e.g. 10s). Env: LOCKSTEP_WATCHDOG.");
 
 namespace lockstep::gtest_internal {
 namespace {
@@ -46,12 +39,8 @@ absl::StatusOr<NativeOptions> NativeFlags(NativeOptions options) {
     }
     options.resume_quantum_us = *quantum;
   }
+  // Validated with the common flags.
   if (auto watchdog = absl::GetFlag(FLAGS_lockstep_watchdog)) {
-    if (*watchdog < absl::Milliseconds(1) || *watchdog == absl::InfiniteDuration()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          FlagSource("lockstep_watchdog"), ": must be a finite duration of at least 1ms, got ",
-          absl::FormatDuration(*watchdog)));
-    }
     options.watchdog = absl::ToChronoMilliseconds(*watchdog);
   }
   return options;
@@ -62,7 +51,7 @@ absl::StatusOr<NativeOptions> NativeFlags(NativeOptions options) {
 absl::Status ValidateNativeFlags() { return NativeFlags(NativeOptions()).status(); }
 
 [[maybe_unused]] const bool kNativeFlagsRegistered = RegisterFlags(
-    {"lockstep_native_mode", "lockstep_isolate", "lockstep_resume_quantum_us", "lockstep_watchdog"},
+    {"lockstep_native_mode", "lockstep_resume_quantum_us"},
     &ValidateNativeFlags);
 
 }  // namespace
