@@ -137,7 +137,9 @@ void RunAndReport(const Options& per_test, const std::function<RunResult(const O
     FailureForwarder forwarder(all_threads);
     result = run(options);
     if (result.failed() && absl::GetFlag(FLAGS_lockstep_shrink)) {
-      shrunk = ShrinkTrace(iteration, replay != nullptr ? *replay : *result.trace);
+      const Trace& failing = replay != nullptr ? *replay : *result.trace;
+      shrunk = options.isolate ? ShrinkTraceIsolated(iteration, failing, options.watchdog)
+                               : ShrinkTrace(iteration, failing);
     }
     forwarder.ReportOutside();
   }

@@ -1,10 +1,14 @@
 #include "lockstep/shrink.h"
 
+#include <algorithm>
+#include <cstring>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "lockstep/failure.h"
+#include "lockstep/internal/child_process.h"
 #include "lockstep/internal/controller.h"
 #include "lockstep/strategy/guided.h"
 #include "lockstep/trace_io.h"
@@ -110,6 +114,12 @@ absl::StatusOr<ShrinkResult> ShrinkTrace(const std::function<void()>& body, cons
   if (trace.runner() != RUNNER_CONTROLLED) {
     return absl::InvalidArgumentError("only controlled-runner traces can be shrunk");
   }
+  const Failure::Kind kind = trace.failure().kind();
+  if (kind == Failure::CRASH || kind == Failure::EXIT || kind == Failure::TIMEOUT) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("a ", std::string(FailureKindName(kind)),
+                     " ends the process it happens in, so its schedule cannot be shrunk"));
+  }
   Shrinker shrinker(body, trace);
   std::optional<Schedule> original = shrinker.TryRecorded();
   if (!original) {
@@ -184,6 +194,55 @@ absl::StatusOr<ShrinkResult> ShrinkTrace(const std::function<void()>& body, cons
   info->set_preemptions_after(result.preemptions_after);
   info->set_decisions_before(result.decisions_before);
   info->set_decisions_after(result.decisions_after);
+  return result;
+}
+
+absl::StatusOr<ShrinkResult> ShrinkTraceIsolated(const std::function<void()>& body,
+                                                 const Trace& trace,
+                                                 std::chrono::milliseconds watchdog,
+                                                 uint32_t max_runs) {
+  // The child writes [status code][runs][bytes: the trace, or the error].
+  absl::StatusOr<internal::SharedMemory> memory = internal::SharedMemory::Map(size_t{1} << 28);
+  if (!memory.ok()) return memory.status();
+  struct Header {
+    int32_t code;
+    uint32_t runs;
+    uint64_t size;
+  };
+  char* area = memory->area();
+  const size_t capacity = memory->area_size() - sizeof(Header);
+  const internal::ChildEnd end = internal::RunInChild(
+      *memory,
+      [&] {
+        absl::StatusOr<ShrinkResult> shrunk = ShrinkTrace(body, trace, max_runs);
+        const std::string bytes = shrunk.ok() ? shrunk->trace.SerializeAsString()
+                                              : std::string(shrunk.status().message());
+        Header header{static_cast<int32_t>(shrunk.status().code()), shrunk.ok() ? shrunk->runs : 0,
+                      std::min<uint64_t>(bytes.size(), capacity)};
+        std::memcpy(area + sizeof(Header), bytes.data(), header.size);
+        std::memcpy(area, &header, sizeof(header));
+      },
+      watchdog);
+  if (end.kind != internal::ChildEnd::Kind::kReturned) {
+    return absl::AbortedError(
+        end.kind == internal::ChildEnd::Kind::kNotStarted
+            ? absl::StrCat("cannot start the shrinking process: ", end.error)
+            : "a candidate schedule crashed, exited or hung the shrinking process");
+  }
+  Header header;
+  std::memcpy(&header, area, sizeof(header));
+  const std::string bytes(area + sizeof(Header), header.size);
+  if (header.code != 0) return absl::Status(static_cast<absl::StatusCode>(header.code), bytes);
+  ShrinkResult result;
+  if (!result.trace.ParseFromString(bytes)) {
+    return absl::InternalError("the shrunk trace could not be read back");
+  }
+  const ShrinkInfo& info = result.trace.shrink();
+  result.preemptions_before = info.preemptions_before();
+  result.preemptions_after = info.preemptions_after();
+  result.decisions_before = info.decisions_before();
+  result.decisions_after = info.decisions_after();
+  result.runs = header.runs;
   return result;
 }
 

@@ -2,6 +2,7 @@
 #ifndef LOCKSTEP_SHRINK_H_
 #define LOCKSTEP_SHRINK_H_
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 
@@ -31,8 +32,19 @@ struct ShrinkResult {
 // Greedy: removes one switch at a time while the failure persists, at most
 // `max_runs` executions. Errors: the trace has no failure, was not recorded
 // by the controlled runner, or does not reproduce its failure.
+// Failures of the whole process (CRASH, EXIT, TIMEOUT) cannot be shrunk:
+// every candidate would run in this process.
 absl::StatusOr<ShrinkResult> ShrinkTrace(const std::function<void()>& body, const Trace& trace,
                                          uint32_t max_runs = 5000);
+
+// ShrinkTrace in a forked child process (as Options::isolate runs
+// exploration): a candidate schedule that crashes, exits or reaches no
+// scheduling point for `watchdog` ends the shrinking with an error instead
+// of ending the calling process.
+absl::StatusOr<ShrinkResult> ShrinkTraceIsolated(const std::function<void()>& body,
+                                                 const Trace& trace,
+                                                 std::chrono::milliseconds watchdog,
+                                                 uint32_t max_runs = 5000);
 
 }  // namespace lockstep
 

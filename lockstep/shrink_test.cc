@@ -1,6 +1,9 @@
 #include "lockstep/shrink.h"
 
+#include <chrono>
+#include <cstdlib>
 #include <mutex>
+#include <optional>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -124,6 +127,64 @@ TEST(ShrinkTest, RefusesTracesItCannotShrink) {
   };
   EXPECT_THAT(std::string(ShrinkTrace(fixed, found).status().message()),
               testing::HasSubstr("does not reproduce"));
+  // A crash ends the process it happens in: not shrinkable.
+  Trace crashed = found;
+  crashed.mutable_failure()->set_kind(Failure::CRASH);
+  EXPECT_THAT(std::string(ShrinkTrace(LostUpdate, crashed).status().message()),
+              testing::HasSubstr("cannot be shrunk"));
+}
+
+TEST(ShrinkTest, IsolatedShrinkingGivesTheSameResult) {
+  const Trace found = FindFailure(LockOrderInversion, StrategyKind::kRandom);
+  absl::StatusOr<ShrinkResult> in_process = ShrinkTrace(LockOrderInversion, found);
+  absl::StatusOr<ShrinkResult> isolated =
+      ShrinkTraceIsolated(LockOrderInversion, found, std::chrono::seconds(10));
+  ASSERT_TRUE(in_process.ok()) << in_process.status();
+  ASSERT_TRUE(isolated.ok()) << isolated.status();
+  EXPECT_EQ(isolated->preemptions_after, in_process->preemptions_after);
+  EXPECT_EQ(isolated->decisions_after, in_process->decisions_after);
+  EXPECT_EQ(isolated->runs, in_process->runs);
+  EXPECT_EQ(isolated->trace.events_size(), in_process->trace.events_size());
+}
+
+TEST(ShrinkTest, ACandidateThatCrashesEndsIsolatedShrinkingWithAnError) {
+  // The recorded schedule deadlocks; other schedules of the same body abort.
+  auto body = [] {
+    Mutex a("a");
+    Mutex b("b");
+    Atomic<int> done(0, "done");
+    Thread t1 = spawn([&] {
+      std::lock_guard<Mutex> first(a);
+      std::lock_guard<Mutex> second(b);
+      done.fetch_add(1);
+    });
+    Thread t2 = spawn([&] {
+      std::lock_guard<Mutex> first(b);
+      std::lock_guard<Mutex> second(a);
+      done.fetch_add(1);
+    });
+    t1.join();
+    t2.join();
+    if (done.load() == 2) std::abort();
+  };
+  // Seeds until the first failure found is the deadlock (deterministic).
+  std::optional<Trace> deadlock;
+  for (uint64_t seed = 1; seed < 100 && !deadlock; ++seed) {
+    Options options;
+    options.iterations = 50;
+    options.seed = seed;
+    options.strategy = StrategyKind::kRandom;
+    RunResult result = Runner::Run(body, options);
+    if (result.failed() && result.trace->failure().kind() == Failure::DEADLOCK) {
+      deadlock = *result.trace;
+    }
+  }
+  ASSERT_TRUE(deadlock.has_value());
+  // The first candidate, no preemption at all, runs t1 then t2: abort().
+  absl::StatusOr<ShrinkResult> shrunk =
+      ShrinkTraceIsolated(body, *deadlock, std::chrono::seconds(10));
+  ASSERT_FALSE(shrunk.ok());
+  EXPECT_THAT(std::string(shrunk.status().message()), testing::HasSubstr("crashed"));
 }
 
 }  // namespace

@@ -27,7 +27,6 @@ constexpr int kMisuseStatus = 86;
 
 // The child's own view of its run (set after the fork, in the child only).
 ChildHeader* g_child_header = nullptr;
-CrashContext g_crash_context{};
 pid_t g_child_os_thread = 0;
 
 void OnCrash(int signal, siginfo_t* info, void*) {
@@ -38,8 +37,10 @@ void OnCrash(int signal, siginfo_t* info, void*) {
     uint64_t size = 0;
     // Only the OS thread that runs the fibers is a logical thread.
     if (gettid() == g_child_os_thread) {
-      thread = g_crash_context.current_thread();
-      g_crash_context.current_stack(&bottom, &size);
+      if (const Controller* controller = Controller::CurrentOrNull()) {
+        thread = controller->current_thread();
+        controller->CurrentStack(&bottom, &size);
+      }
     }
     header->crash_thread.store(thread, std::memory_order_relaxed);
     header->crash_address.store(reinterpret_cast<uintptr_t>(info->si_addr),
@@ -108,7 +109,7 @@ SharedMemory::~SharedMemory() {
 }
 
 ChildEnd RunInChild(const SharedMemory& memory, const std::function<void()>& child,
-                    std::chrono::milliseconds watchdog, CrashContext crash_context) {
+                    std::chrono::milliseconds watchdog) {
   ChildHeader* header = memory.header();
   header->~ChildHeader();
   new (header) ChildHeader();
@@ -134,9 +135,10 @@ ChildEnd RunInChild(const SharedMemory& memory, const std::function<void()>& chi
     close(output[0]);
     dup2(output[1], STDERR_FILENO);
     g_child_header = header;
-    g_crash_context = crash_context;
     g_child_os_thread = gettid();
     InstallChildHandlers();
+    Controller::set_progress_counter(&header->progress);
+    Controller::set_foreign_use_handler(&ReportChildMisuse);
     child();
     std::fflush(stdout);
     std::fflush(stderr);

@@ -84,21 +84,13 @@ struct ChildEnd {
   std::string output_tail;
 };
 
-// What the child's crash handler asks about the code that crashed.
-struct CrashContext {
-  // The logical thread running on the calling OS thread, or kNoThread.
-  uint32_t (*current_thread)();
-  // Its stack's lowest address and size (0 if not a fiber).
-  void (*current_stack)(uintptr_t* bottom, uint64_t* size);
-};
-
 // Forks; the child resets the header, installs its crash and exit handlers
-// (on an alternate signal stack, so a stack overflow is caught too), runs
-// `child` and _exit()s. The parent forwards the child's stderr, kills it
-// when header->progress stands still for `watchdog`, and returns how it
-// ended.
+// (on an alternate signal stack, so a stack overflow is caught too), makes
+// every Controller count its steps in header->progress, runs `child` and
+// _exit()s. The parent forwards the child's stderr, kills it when
+// header->progress stands still for `watchdog`, and returns how it ended.
 ChildEnd RunInChild(const SharedMemory& memory, const std::function<void()>& child,
-                    std::chrono::milliseconds watchdog, CrashContext crash_context);
+                    std::chrono::milliseconds watchdog);
 
 // In a child started by RunInChild: records `message` as a MISUSE and ends
 // the child at once. For misuse on an OS thread Lockstep cannot stop.

@@ -155,7 +155,9 @@ EhGlobals* CurrentEhGlobals() { return reinterpret_cast<EhGlobals*>(abi::__cxa_g
 // --- Controller ---------------------------------------------------------
 
 Controller::Controller(Settings settings)
-    : settings_(settings), stacks_(&StackPool::ForSize(settings.stack_size)) {
+    : settings_(settings),
+      progress_(shared_progress_ != nullptr ? shared_progress_ : &own_progress_),
+      stacks_(&StackPool::ForSize(settings.stack_size)) {
   enabled_.reserve(64);
   pending_.reserve(64);
   decisions_.reserve(1024);
@@ -172,6 +174,7 @@ Controller::~Controller() {
 
 thread_local Controller* Controller::current_controller_ = nullptr;
 std::atomic<Controller*> Controller::fiber_run_{nullptr};
+std::atomic<uint64_t>* Controller::shared_progress_ = nullptr;
 Controller::ForeignUseHandler Controller::foreign_use_handler_ = nullptr;
 
 void Controller::ThrowOutsideRun(const char* api) {

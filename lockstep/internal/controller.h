@@ -183,10 +183,10 @@ class Controller {
     virtual void OnProgress(const Controller& controller) = 0;
   };
   void set_observer(Observer* observer) { observer_ = observer; }
-  // Counts scheduling steps, for a watchdog in another process; null: none.
-  void set_progress_counter(std::atomic<uint64_t>* counter) {
-    progress_ = counter != nullptr ? counter : &own_progress_;
-  }
+  // Where every controller created from now on counts its scheduling steps,
+  // for a watchdog in another process (a child process sets its shared
+  // progress counter); null: nowhere.
+  static void set_progress_counter(std::atomic<uint64_t>* counter) { shared_progress_ = counter; }
   // Called instead of throwing UsageError when a Lockstep primitive is used
   // from an OS thread that is not a logical thread while a fiber run is in
   // progress (a std::thread started in a TEST_LOCKSTEP body). It gets the
@@ -294,6 +294,7 @@ class Controller {
   // The fiber run in progress in this process (for telling a foreign OS
   // thread from code outside any run).
   static std::atomic<Controller*> fiber_run_;
+  static std::atomic<uint64_t>* shared_progress_;
   static ForeignUseHandler foreign_use_handler_;
   void RecordEvent(const char* op, uint32_t object, std::source_location location,
                    std::optional<int64_t> value, std::string_view detail, uint32_t woken_thread);
@@ -331,7 +332,7 @@ class Controller {
   Executor* executor_ = nullptr;
   Observer* observer_ = nullptr;
   std::atomic<uint64_t> own_progress_{0};
-  std::atomic<uint64_t>* progress_ = &own_progress_;
+  std::atomic<uint64_t>* progress_;
   FiberSanitizerState scheduler_sanitizer_;
   Controller* previous_controller_ = nullptr;
   uint32_t outside_count_ = 0;

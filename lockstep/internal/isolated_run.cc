@@ -156,19 +156,6 @@ Streamed ReadStream(const Area& area) {
   return streamed;
 }
 
-uint32_t CrashThread() {
-  const Controller* c = Controller::CurrentOrNull();
-  return c == nullptr ? kNoThread : c->current_thread();
-}
-
-void CrashStack(uintptr_t* bottom, uint64_t* size) {
-  *bottom = 0;
-  *size = 0;
-  if (const Controller* c = Controller::CurrentOrNull()) c->CurrentStack(bottom, size);
-}
-
-constexpr CrashContext kCrashContext{&CrashThread, &CrashStack};
-
 // The last `max_lines` lines of `text`, indented for a failure message.
 std::string Tail(const std::string& text, int max_lines) {
   std::vector<std::string> lines = absl::StrSplit(text, '\n', absl::SkipWhitespace());
@@ -295,7 +282,7 @@ class IsolatedRun {
         [&] {
           Controller controller(ReplaySettings(options_, trace));
           Mirror mirror(area_);
-          Prepare(controller, mirror);
+          controller.set_observer(&mirror);
           ReplayStrategy replay(trace);
           Trace recording = TraceHeader(trace);
           IterationOutcome outcome = controller.RunIteration(body_, replay, trace.iteration(),
@@ -305,7 +292,7 @@ class IsolatedRun {
           mirror.OnProgress(controller);
           mirror.Append(kOutcome, result);
         },
-        options_.watchdog, kCrashContext);
+        options_.watchdog);
     Streamed streamed = ReadStream(*area_);
     trace.mutable_threads()->Swap(streamed.parts.mutable_threads());
     trace.mutable_objects()->Swap(streamed.parts.mutable_objects());
@@ -347,7 +334,7 @@ class IsolatedRun {
     while (true) {
       ResetArea();
       const ChildEnd end = RunInChild(
-          memory_, [&] { ExploreFrom(next, strategy, start); }, options_.watchdog, kCrashContext);
+          memory_, [&] { ExploreFrom(next, strategy, start); }, options_.watchdog);
       if (end.kind == ChildEnd::Kind::kNotStarted) return CannotIsolate(end);
       // Catch up with the explorer: its finished iterations.
       const uint64_t finished = area_->summary_count.load(std::memory_order_acquire);
@@ -415,18 +402,12 @@ class IsolatedRun {
     area_->stream_bytes.store(0);
   }
 
-  void Prepare(Controller& controller, Mirror& mirror) {
-    controller.set_observer(&mirror);
-    controller.set_progress_counter(&memory_.header()->progress);
-    Controller::set_foreign_use_handler(&ReportChildMisuse);
-  }
-
   // The explorer child: iterations from `first` on, as RunInProcess runs them.
   void ExploreFrom(uint64_t first, Strategy& strategy,
                    std::chrono::steady_clock::time_point start) {
     Controller controller(ExploreSettings(options_));
     Mirror mirror(area_);
-    Prepare(controller, mirror);
+    controller.set_observer(&mirror);
     for (uint64_t i = first; i < options_.iterations; ++i) {
       if (i > 0 && options_.time_budget.count() > 0 &&
           std::chrono::steady_clock::now() - start >= options_.time_budget) {
