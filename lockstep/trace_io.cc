@@ -26,7 +26,16 @@
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/text_format.h"
 #include "lockstep/internal/prng.h"
+#include "lockstep/internal/temp_file.h"
+#include "lockstep/internal/utf8.h"
 #include "lockstep/trace.pb.h"
+
+// Protobuf before version 22 logs through its own stubs, which can be
+// silenced; later versions log through Abseil.
+#if __has_include("google/protobuf/stubs/logging.h")
+#include "google/protobuf/stubs/logging.h"
+#define LOCKSTEP_HAVE_PROTOBUF_LOG_SILENCER 1
+#endif
 
 namespace lockstep {
 namespace {
@@ -379,11 +388,22 @@ absl::Status WriteTraceFile(const Trace& trace, const std::string& path) {
     }
   }
 
+  // Temporary files of writers that were killed mid-write would pile up
+  // (a trace can be large): the next writer into the directory removes them.
+  internal::RemoveStaleTempFiles(parent.string());
+
   static std::atomic<uint64_t> counter{0};
-  const std::string temp = absl::StrCat(path, ".tmp-", ::getpid(), "-", counter.fetch_add(1));
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-  if (fd < 0) {
-    return OsError(errno, path, absl::StrCat("cannot create temporary file '", temp, "'"));
+  const internal::TempFileWriter writer = internal::ThisTempFileWriter();
+  std::string temp;
+  int fd = -1;
+  // A name can be taken only by a file the cleanup left alone (a reused PID
+  // whose start time is unknown, say): then the next counter value is used.
+  for (int attempt = 0; fd < 0; ++attempt) {
+    temp = internal::TempFilePath(path, writer, counter.fetch_add(1));
+    fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0 && (errno != EEXIST || attempt == 100)) {
+      return OsError(errno, path, absl::StrCat("cannot create temporary file '", temp, "'"));
+    }
   }
   FdCloser closer(fd);
   auto fail = [&](int error_number, absl::string_view what) {

@@ -83,15 +83,20 @@ absl::StatusOr<Trace> ReadTraceFile(const std::string& path);
 // Writes `trace` to `path` atomically, in the format `ReadTraceFile` reads.
 //
 // Creates missing parent directories, writes to a temporary file in the
-// destination's directory (`path` + ".tmp-" + pid + "-" + counter), flushes
-// and fsyncs it, then renames it over `path`. Either `path` afterwards holds
-// the complete new trace, or it is left as it was and the temporary file is
-// removed; the returned status then names the path and the OS error.
+// destination's directory (`path` + ".tmp-" + pid + "-" + start time + "-" +
+// counter + "-" + host, see internal/temp_file.h), flushes and fsyncs it,
+// then renames it over `path`. Either `path` afterwards holds the complete
+// new trace, or it is left as it was and the temporary file is removed; the
+// returned status then names the path and the OS error. Before writing, it
+// removes the temporary files that writers killed mid-write left in the
+// directory (`internal::RemoveStaleTempFiles`), never one of a running
+// process.
 //
-// The trace is written exactly as given (its `checksum` field aside, which
-// is computed here): a trace that fails `ValidateTrace` is refused with
-// InvalidArgument and nothing is written, so a broken trace never reaches
-// disk.
+// The trace is written as given, with two exceptions: its `checksum` field is
+// computed here, and string fields that are not valid UTF-8 are written
+// escaped (`internal::ValidUtf8`; `trace` itself is not changed). A trace
+// that fails `ValidateTrace` is refused with InvalidArgument and nothing is
+// written, so a broken trace never reaches disk.
 absl::Status WriteTraceFile(const Trace& trace, const std::string& path);
 
 // Returns OK if `trace` was recorded by the test `suite`.`name`, else
