@@ -40,6 +40,13 @@
 namespace lockstep {
 namespace {
 
+// Keeps protobuf from logging while it lives, where protobuf allows that.
+struct QuietProtobuf {
+#ifdef LOCKSTEP_HAVE_PROTOBUF_LOG_SILENCER
+  google::protobuf::LogSilencer silencer;
+#endif
+};
+
 // The checksum trailer: the key of field 100 with wire type fixed64
 // (100 << 3 | 1 = 801, varint-encoded as A1 06), then 8 little-endian bytes.
 constexpr unsigned char kTrailerTag[2] = {0xA1, 0x06};
@@ -355,7 +362,17 @@ absl::StatusOr<Trace> ReadTraceFile(const std::string& path) {
     return absl::DataLossError(absl::StrCat(path, ": corrupt (checksum mismatch)"));
   }
   Trace trace;
-  if (!trace.ParseFromString(*bytes)) {
+  bool parsed;
+  {
+    // Quiet: protobuf logs an error for a string that is not UTF-8, which
+    // the second attempt below reads after all.
+    QuietProtobuf quiet;
+    parsed = trace.ParseFromString(*bytes);
+  }
+  // Earlier writers stored text from user code as it came, not always UTF-8:
+  // escape what is not UTF-8 rather than refuse the whole trace.
+  if (!parsed) parsed = internal::ParseEscapingInvalidUtf8(*bytes, &trace);
+  if (!parsed) {
     return absl::DataLossError(absl::StrCat(path, ": not a valid Trace protobuf"));
   }
   trace.clear_checksum();
@@ -373,7 +390,16 @@ absl::Status WriteTraceFile(const Trace& trace, const std::string& path) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": refusing to write an invalid trace: ", s.message()));
   }
-  absl::StatusOr<std::string> bytes = EncodeTraceFile(trace);
+  // Strings that are not UTF-8 would make the file unreadable (protobuf
+  // refuses them when parsing): escape them in a copy.
+  absl::StatusOr<std::string> bytes;
+  if (internal::StringsAreValidUtf8(trace)) {
+    bytes = EncodeTraceFile(trace);
+  } else {
+    Trace escaped = trace;
+    internal::MakeStringsValidUtf8(&escaped);
+    bytes = EncodeTraceFile(escaped);
+  }
   if (!bytes.ok()) {
     return absl::Status(bytes.status().code(), absl::StrCat(path, ": ", bytes.status().message()));
   }
@@ -472,6 +498,8 @@ absl::StatusOr<Trace> TraceFromText(std::string_view text) {
         absl::StrCat("not a valid Trace in text format: ", absl::StrJoin(errors.errors(), "; ")));
   }
   trace.clear_checksum();
+  // Text format escapes such as "\377" can spell bytes that are not UTF-8.
+  internal::MakeStringsValidUtf8(&trace);
   if (absl::Status s = ValidateTrace(trace); !s.ok()) return s;
   return trace;
 }

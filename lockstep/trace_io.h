@@ -15,6 +15,12 @@
 // reader. Writers replace the destination atomically, so a reader never sees
 // a partially written trace.
 //
+// Text from user code (failure messages, names, details, source locations)
+// may hold any bytes, while protobuf refuses to parse a `string` field that
+// is not UTF-8. So every string a writer stores is valid UTF-8: bytes that
+// are not are escaped as `\xNN` (see internal/utf8.h), and a written trace
+// always reads back.
+//
 // The text form (`TraceToText`, `TraceFromText`) is protobuf text format; it
 // is what golden files in testdata/ hold.
 #ifndef LOCKSTEP_TRACE_IO_H_
@@ -77,7 +83,10 @@ absl::Status ValidateTrace(const Trace& trace);
 //  * the bytes are not a Trace: DataLoss, "not a valid Trace protobuf";
 //  * `ValidateTrace` fails: its code and message.
 // The returned trace has `checksum` cleared, so it compares equal to the
-// trace that was written.
+// trace that was written. A string field that is not valid UTF-8 (from a
+// writer that did not escape them) does not make the file unreadable: it is
+// read with the offending bytes escaped as `\xNN`. Fields this build does not
+// know (from a newer schema) are kept as unknown fields.
 absl::StatusOr<Trace> ReadTraceFile(const std::string& path);
 
 // Writes `trace` to `path` atomically, in the format `ReadTraceFile` reads.
@@ -112,7 +121,8 @@ std::string TraceToText(const Trace& trace);
 // Parses the text form written by `TraceToText` (any protobuf text format of
 // a Trace), then validates it with `ValidateTrace`. A syntax error is
 // InvalidArgument listing every problem as "line:column: message" (1-based).
-// A `checksum` given in the text is ignored.
+// A `checksum` given in the text is ignored. String fields that text escapes
+// (such as "\377") make invalid UTF-8 are escaped as by `WriteTraceFile`.
 absl::StatusOr<Trace> TraceFromText(std::string_view text);
 
 // A short lower-case name of a failure kind for messages: "assertion",

@@ -329,6 +329,118 @@ TEST(TraceIoTest, GoldenTextFileParsesAndValidates) {
   EXPECT_EQ(TraceToText(*read), TraceToText(*trace));
 }
 
+// --- Text that is not UTF-8 ----------------------------------------------
+
+// ValidTrace() with bytes that are not UTF-8 wherever user text goes.
+Trace TraceWithBadText() {
+  Trace t = ValidTrace();
+  t.set_test_name("Name\xFF");
+  t.mutable_threads(1)->set_name("w\xC3");
+  t.mutable_threads(1)->mutable_created_at()->set_file("src/f\xFE.cc");
+  t.mutable_objects(0)->set_name("m\x80");
+  t.mutable_events(0)->mutable_location()->set_function("fn\xC0\xAF");
+  t.mutable_events(1)->set_detail("caf\xC3\xA9 \xE9t\xE9");
+  t.mutable_failure()->set_message("std::runtime_error: \xFF\xFE bytes");
+  t.mutable_failure()->mutable_blocked(0)->set_waiting_for("mutex 'b\x81'");
+  return t;
+}
+
+void ExpectEscaped(const Trace& t) {
+  EXPECT_EQ(t.test_name(), "Name\\xff");
+  EXPECT_EQ(t.threads(1).name(), "w\\xc3");
+  EXPECT_EQ(t.threads(1).created_at().file(), "src/f\\xfe.cc");
+  EXPECT_EQ(t.objects(0).name(), "m\\x80");
+  EXPECT_EQ(t.events(0).location().function(), "fn\\xc0\\xaf");
+  EXPECT_EQ(t.events(1).detail(), "caf\xC3\xA9 \\xe9t\\xe9");  // valid UTF-8 kept
+  EXPECT_EQ(t.failure().message(), "std::runtime_error: \\xff\\xfe bytes");
+  EXPECT_EQ(t.failure().blocked(0).waiting_for(), "mutex 'b\\x81'");
+}
+
+TEST(TraceIoTest, TextThatIsNotUtf8IsWrittenEscapedAndReadsBack) {
+  const std::string path = FreshDir() + "/t.lockstep";
+  const Trace trace = TraceWithBadText();
+  ASSERT_TRUE(WriteTraceFile(trace, path).ok());
+  EXPECT_EQ(trace.failure().message(), "std::runtime_error: \xFF\xFE bytes") << "not changed";
+  absl::StatusOr<Trace> read = ReadTraceFile(path);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ExpectEscaped(*read);
+  // The file holds the escaped strings, so any protobuf parser reads it.
+  Trace escaped = trace;
+  internal::MakeStringsValidUtf8(&escaped);
+  EXPECT_EQ(ReadBytes(path), WithTrailer(Serialize(escaped)));
+  Trace raw;
+  EXPECT_TRUE(raw.ParseFromString(ReadBytes(path)));
+}
+
+TEST(TraceIoTest, FileFromAnOlderWriterWithTextThatIsNotUtf8Reads) {
+  // What a writer that stored user text as it came produced.
+  const std::string path = FreshDir() + "/old.lockstep";
+  std::string bytes;
+  {
+    google::protobuf::LogSilencer quiet;
+    bytes = Serialize(TraceWithBadText());
+  }
+  WriteBytes(path, WithTrailer(bytes));
+  absl::StatusOr<Trace> read = ReadTraceFile(path);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ExpectEscaped(*read);
+  EXPECT_EQ(read->events_size(), 2);
+}
+
+TEST(TraceIoTest, EscapedTextRoundTripsThroughText) {
+  const std::string dir = FreshDir();
+  ASSERT_TRUE(WriteTraceFile(TraceWithBadText(), dir + "/t.lockstep").ok());
+  absl::StatusOr<Trace> read = ReadTraceFile(dir + "/t.lockstep");
+  ASSERT_TRUE(read.ok()) << read.status();
+  const std::string text = TraceToText(*read);
+  EXPECT_THAT(text, HasSubstr("message: \"std::runtime_error: \\\\xff\\\\xfe bytes\""));
+  absl::StatusOr<Trace> parsed = TraceFromText(text);
+  ASSERT_TRUE(parsed.ok()) << parsed.status() << "\n" << text;
+  ExpectSameTrace(*parsed, *read);
+  ASSERT_TRUE(WriteTraceFile(*parsed, dir + "/again.lockstep").ok());
+  EXPECT_EQ(ReadBytes(dir + "/again.lockstep"), ReadBytes(dir + "/t.lockstep"));
+}
+
+TEST(TraceIoTest, TextEscapesThatSpellInvalidUtf8AreEscaped) {
+  std::string text = TraceToText(ValidTrace());
+  const std::string from = "message: \"deadlock\"";
+  ASSERT_THAT(text, HasSubstr(from));
+  text.replace(text.find(from), from.size(), "message: \"bad \\377 \\303\\251\"");
+  absl::StatusOr<Trace> parsed = TraceFromText(text);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->failure().message(), "bad \\xff \xC3\xA9");
+}
+
+// The whole path: an exception whose what() is not UTF-8, thrown in a
+// logical thread with a name that is not either, becomes a trace file that
+// reads back.
+TEST(TraceIoTest, ExceptionWithBytesThatAreNotUtf8GivesAReadableTrace) {
+  Options options;
+  options.iterations = 10;
+  options.test_suite = "Utf8";
+  options.test_name = "Exception";
+  const RunResult result = Runner::Run(
+      [] {
+        Thread t = spawn([] { throw std::runtime_error("bad \xFF\xFE bytes"); },
+                         "thr\xE9"
+                         "ad");
+        t.join();
+      },
+      options);
+  ASSERT_TRUE(result.status.ok()) << result.status;
+  ASSERT_TRUE(result.failed());
+  const std::string path = FreshDir() + "/exception.lockstep";
+  ASSERT_TRUE(WriteTraceFile(*result.trace, path).ok());
+  absl::StatusOr<Trace> read = ReadTraceFile(path);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->failure().kind(), Failure::EXCEPTION);
+  EXPECT_THAT(read->failure().message(), HasSubstr("bad \\xff\\xfe bytes"));
+  bool named = false;
+  for (const ThreadInfo& thread : read->threads()) named |= thread.name() == "thr\\xe9ad";
+  EXPECT_TRUE(named) << TraceToText(*read);
+  EXPECT_TRUE(TraceFromText(TraceToText(*read)).ok());
+}
+
 // --- Temporary files of killed writers --------------------------------------
 
 // Creates `name` in `dir` holding `bytes`, last modified `age_seconds` ago.

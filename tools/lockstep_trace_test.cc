@@ -16,9 +16,12 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
+#include "google/protobuf/stubs/logging.h"
+#include "google/protobuf/unknown_field_set.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "lockstep/trace.pb.h"
@@ -175,17 +178,6 @@ TEST(TextTest, RoundTripsThroughEncode) {
   EXPECT_THAT(bad.err, StartsWith("lockstep_trace: " + txtpb + ": "));
 }
 
-TEST(DiffTest, SameAndDifferent) {
-  Result r = RunTool({"diff", TracePath("handoff"), TracePath("handoff")});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.out, HasSubstr("identical schedules"));
-  r = RunTool({"diff", TracePath("handoff"), TracePath("lost_update")});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.out, HasSubstr("tests differ: A is Golden.handoff, B is Golden.lost_update"));
-  EXPECT_THAT(r.out, HasSubstr("seeds differ"));
-  EXPECT_THAT(r.out, HasSubstr("schedules first differ at decision"));
-}
-
 // FNV-1a 64, as trace_io.h specifies the checksum trailer.
 uint64_t Fnv1a64(const std::string& bytes) {
   uint64_t hash = 0xCBF29CE484222325ull;
@@ -202,6 +194,85 @@ std::string WithTrailer(std::string bytes) {
   bytes.push_back(static_cast<char>(0x06));
   for (int i = 0; i < 8; ++i) bytes.push_back(static_cast<char>((sum >> (8 * i)) & 0xFF));
   return bytes;
+}
+
+// Writes `trace` as a trace file the way a writer that does no escaping
+// would (checksum trailer, bytes as they are), and returns its path.
+std::string WriteRaw(const std::string& name, const lockstep::Trace& trace) {
+  const std::string path = TempDir() + "/" + name;
+  std::string bytes;
+  {
+    google::protobuf::LogSilencer quiet;  // serializing invalid UTF-8 logs
+    bytes = trace.SerializeAsString();
+  }
+  WriteFile(path, WithTrailer(bytes));
+  return path;
+}
+
+// The handoff golden with bytes that are not UTF-8 in user text.
+lockstep::Trace TraceWithBadText() {
+  absl::StatusOr<lockstep::Trace> trace = lockstep::ReadTraceFile(TracePath("handoff"));
+  EXPECT_TRUE(trace.ok()) << trace.status();
+  trace->mutable_failure()->set_message("std::runtime_error: bad \xFF\xFE bytes, caf\xC3\xA9");
+  trace->mutable_threads(1)->set_name("prod\xE9");
+  trace->mutable_objects(0)->set_name(
+      "in\x80"
+      "box");
+  trace->mutable_events(0)->set_detail("\xC0\xAF");
+  return *trace;
+}
+
+TEST(Utf8Test, TextThatIsNotUtf8IsReadableEverywhere) {
+  // As the writer stores it now (escaped), and as an older writer stored it.
+  const std::string escaped = TempDir() + "/escaped.lockstep";
+  ASSERT_TRUE(lockstep::WriteTraceFile(TraceWithBadText(), escaped).ok());
+  const std::string raw = WriteRaw("raw.lockstep", TraceWithBadText());
+  for (const std::string& file : {escaped, raw}) {
+    SCOPED_TRACE(file);
+    Result r = RunTool({"print", file});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.err, "");
+    EXPECT_THAT(r.out, HasSubstr("bad \\xff\\xfe bytes, caf\xC3\xA9"));
+    EXPECT_THAT(r.out, HasSubstr("prod\\xe9"));
+
+    r = RunTool({"json", file});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    google::protobuf::Struct json;
+    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &json).ok()) << r.out;
+    EXPECT_EQ(json.fields().at("failure").struct_value().fields().at("message").string_value(),
+              "std::runtime_error: bad \\xff\\xfe bytes, caf\xC3\xA9");
+
+    r = RunTool({"export", "--format=chrome", file});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("bad \\\\xff\\\\xfe bytes"));  // a JSON string
+    r = RunTool({"export", "--format=html", file});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.out,
+                HasSubstr("<pre>std::runtime_error: bad \\xff\\xfe bytes, caf\xC3\xA9</pre>"));
+
+    // text -> encode -> the same file as the escaping writer's.
+    r = RunTool({"text", file});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.err, "");
+    EXPECT_THAT(r.out, HasSubstr("\\\\xff\\\\xfe"));
+    const std::string txtpb = TempDir() + "/utf8.txtpb";
+    const std::string again = TempDir() + "/utf8.lockstep";
+    WriteFile(txtpb, r.out);
+    const Result encoded = RunTool({"encode", txtpb, again});
+    ASSERT_EQ(encoded.exit_code, 0) << encoded.err;
+    EXPECT_EQ(ReadFile(again), ReadFile(escaped));
+  }
+}
+
+TEST(DiffTest, SameAndDifferent) {
+  Result r = RunTool({"diff", TracePath("handoff"), TracePath("handoff")});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("identical schedules"));
+  r = RunTool({"diff", TracePath("handoff"), TracePath("lost_update")});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("tests differ: A is Golden.handoff, B is Golden.lost_update"));
+  EXPECT_THAT(r.out, HasSubstr("seeds differ"));
+  EXPECT_THAT(r.out, HasSubstr("schedules first differ at decision"));
 }
 
 struct BrokenFile {
