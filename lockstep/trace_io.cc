@@ -474,6 +474,9 @@ absl::Status CheckTraceIsFor(const Trace& trace, std::string_view suite, std::st
 std::string TraceToText(const Trace& trace) {
   google::protobuf::TextFormat::Printer printer;
   printer.SetUseUtf8StringEscaping(true);
+  // The text parser cannot read unknown fields back (they are printed by
+  // number, with guessed types), so they are left out.
+  printer.SetHideUnknownFields(true);
   std::string text;
   if (trace.checksum() != 0) {
     Trace copy = trace;

@@ -116,6 +116,10 @@ absl::Status CheckTraceIsFor(const Trace& trace, std::string_view suite, std::st
 // The protobuf text form of `trace`, for golden files and for reading by
 // people: fields in field-number order, strings as UTF-8, the `checksum`
 // field omitted. The output depends only on the trace's contents.
+// Unknown fields (read from a trace a newer schema wrote) are omitted too:
+// text format can show them only by number with guessed types, and
+// `TraceFromText` could not read them back. `TraceFromText(TraceToText(t))`
+// therefore gives `t` without its unknown fields.
 std::string TraceToText(const Trace& trace);
 
 // Parses the text form written by `TraceToText` (any protobuf text format of

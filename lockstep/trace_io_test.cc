@@ -441,6 +441,36 @@ TEST(TraceIoTest, ExceptionWithBytesThatAreNotUtf8GivesAReadableTrace) {
   EXPECT_TRUE(TraceFromText(TraceToText(*read)).ok());
 }
 
+// --- Unknown fields --------------------------------------------------------
+
+google::protobuf::UnknownFieldSet& UnknownFields(google::protobuf::Message& message) {
+  return *message.GetReflection()->MutableUnknownFields(&message);
+}
+
+int UnknownFieldCount(const google::protobuf::Message& message) {
+  return message.GetReflection()->GetUnknownFields(message).field_count();
+}
+
+TEST(TraceIoTest, UnknownFieldsAreKeptOnReadAndLeftOutOfText) {
+  Trace newer = ValidTrace();
+  UnknownFields(newer).AddVarint(200, 5);
+  UnknownFields(*newer.mutable_events(0)).AddLengthDelimited(201, "new");
+  const std::string path = FreshDir() + "/newer.lockstep";
+  WriteBytes(path, WithTrailer(Serialize(newer)));
+  absl::StatusOr<Trace> read = ReadTraceFile(path);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(UnknownFieldCount(*read), 1);
+  EXPECT_EQ(UnknownFieldCount(read->events(0)), 1);
+
+  const std::string text = TraceToText(*read);
+  EXPECT_THAT(text, testing::Not(HasSubstr("200:")));
+  EXPECT_THAT(text, testing::Not(HasSubstr("201 ")));
+  EXPECT_EQ(text, TraceToText(ValidTrace()));
+  absl::StatusOr<Trace> parsed = TraceFromText(text);
+  ASSERT_TRUE(parsed.ok()) << parsed.status() << "\n" << text;
+  ExpectSameTrace(*parsed, ValidTrace());
+}
+
 // --- Temporary files of killed writers --------------------------------------
 
 // Creates `name` in `dir` holding `bytes`, last modified `age_seconds` ago.

@@ -264,6 +264,44 @@ TEST(Utf8Test, TextThatIsNotUtf8IsReadableEverywhere) {
   }
 }
 
+TEST(UnknownFieldsTest, TextLeavesThemOutSaysSoAndRoundTrips) {
+  // A trace from a newer schema: a field of the Trace and one of every event
+  // that this build does not know.
+  absl::StatusOr<lockstep::Trace> trace = lockstep::ReadTraceFile(TracePath("handoff"));
+  ASSERT_TRUE(trace.ok()) << trace.status();
+  lockstep::Trace newer = *trace;
+  newer.GetReflection()->MutableUnknownFields(&newer)->AddVarint(200, 5);
+  for (lockstep::Event& event : *newer.mutable_events()) {
+    event.GetReflection()->MutableUnknownFields(&event)->AddLengthDelimited(201, "new");
+  }
+  const std::string file = WriteRaw("newer.lockstep", newer);
+  const std::string note = "lockstep_trace: " + file +
+                           ": note: left out fields this build does not know (from a newer "
+                           "Lockstep?): field 201 of Event (19 times), field 200 of Trace\n";
+
+  const Result text = RunTool({"text", file});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_EQ(text.err, note);
+  EXPECT_EQ(text.out, RunTool({"text", TracePath("handoff")}).out);
+  const std::string txtpb = TempDir() + "/newer.txtpb";
+  const std::string again = TempDir() + "/newer-again.lockstep";
+  WriteFile(txtpb, text.out);
+  const Result encoded = RunTool({"encode", txtpb, again});
+  ASSERT_EQ(encoded.exit_code, 0) << encoded.err;
+  EXPECT_EQ(ReadFile(again), ReadFile(TracePath("handoff")));
+
+  const Result json = RunTool({"json", file});
+  EXPECT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_EQ(json.err, note);
+  EXPECT_EQ(json.out, RunTool({"json", TracePath("handoff")}).out);
+
+  // Other commands show what they know, without a note.
+  const Result print = RunTool({"print", file});
+  EXPECT_EQ(print.exit_code, 0) << print.err;
+  EXPECT_EQ(print.err, "");
+  EXPECT_EQ(print.out, ReadFile(g_goldens + "/handoff.print.txt"));
+}
+
 TEST(DiffTest, SameAndDifferent) {
   Result r = RunTool({"diff", TracePath("handoff"), TracePath("handoff")});
   EXPECT_EQ(r.exit_code, 0) << r.err;
