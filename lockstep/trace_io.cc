@@ -26,10 +26,26 @@
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/text_format.h"
 #include "lockstep/internal/prng.h"
+#include "lockstep/internal/temp_file.h"
+#include "lockstep/internal/utf8.h"
 #include "lockstep/trace.pb.h"
+
+// Protobuf before version 22 logs through its own stubs, which can be
+// silenced; later versions log through Abseil.
+#if __has_include("google/protobuf/stubs/logging.h")
+#include "google/protobuf/stubs/logging.h"
+#define LOCKSTEP_HAVE_PROTOBUF_LOG_SILENCER 1
+#endif
 
 namespace lockstep {
 namespace {
+
+// Keeps protobuf from logging while it lives, where protobuf allows that.
+struct QuietProtobuf {
+#ifdef LOCKSTEP_HAVE_PROTOBUF_LOG_SILENCER
+  google::protobuf::LogSilencer silencer;
+#endif
+};
 
 // The checksum trailer: the key of field 100 with wire type fixed64
 // (100 << 3 | 1 = 801, varint-encoded as A1 06), then 8 little-endian bytes.
@@ -346,7 +362,17 @@ absl::StatusOr<Trace> ReadTraceFile(const std::string& path) {
     return absl::DataLossError(absl::StrCat(path, ": corrupt (checksum mismatch)"));
   }
   Trace trace;
-  if (!trace.ParseFromString(*bytes)) {
+  bool parsed;
+  {
+    // Quiet: protobuf logs an error for a string that is not UTF-8, which
+    // the second attempt below reads after all.
+    QuietProtobuf quiet;
+    parsed = trace.ParseFromString(*bytes);
+  }
+  // Earlier writers stored text from user code as it came, not always UTF-8:
+  // escape what is not UTF-8 rather than refuse the whole trace.
+  if (!parsed) parsed = internal::ParseEscapingInvalidUtf8(*bytes, &trace);
+  if (!parsed) {
     return absl::DataLossError(absl::StrCat(path, ": not a valid Trace protobuf"));
   }
   trace.clear_checksum();
@@ -364,7 +390,16 @@ absl::Status WriteTraceFile(const Trace& trace, const std::string& path) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": refusing to write an invalid trace: ", s.message()));
   }
-  absl::StatusOr<std::string> bytes = EncodeTraceFile(trace);
+  // Strings that are not UTF-8 would make the file unreadable (protobuf
+  // refuses them when parsing): escape them in a copy.
+  absl::StatusOr<std::string> bytes;
+  if (internal::StringsAreValidUtf8(trace)) {
+    bytes = EncodeTraceFile(trace);
+  } else {
+    Trace escaped = trace;
+    internal::MakeStringsValidUtf8(&escaped);
+    bytes = EncodeTraceFile(escaped);
+  }
   if (!bytes.ok()) {
     return absl::Status(bytes.status().code(), absl::StrCat(path, ": ", bytes.status().message()));
   }
@@ -379,11 +414,22 @@ absl::Status WriteTraceFile(const Trace& trace, const std::string& path) {
     }
   }
 
+  // Temporary files of writers that were killed mid-write would pile up
+  // (a trace can be large): the next writer into the directory removes them.
+  internal::RemoveStaleTempFiles(parent.string());
+
   static std::atomic<uint64_t> counter{0};
-  const std::string temp = absl::StrCat(path, ".tmp-", ::getpid(), "-", counter.fetch_add(1));
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-  if (fd < 0) {
-    return OsError(errno, path, absl::StrCat("cannot create temporary file '", temp, "'"));
+  const internal::TempFileWriter writer = internal::ThisTempFileWriter();
+  std::string temp;
+  int fd = -1;
+  // A name can be taken only by a file the cleanup left alone (a reused PID
+  // whose start time is unknown, say): then the next counter value is used.
+  for (int attempt = 0; fd < 0; ++attempt) {
+    temp = internal::TempFilePath(path, writer, counter.fetch_add(1));
+    fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0 && (errno != EEXIST || attempt == 100)) {
+      return OsError(errno, path, absl::StrCat("cannot create temporary file '", temp, "'"));
+    }
   }
   FdCloser closer(fd);
   auto fail = [&](int error_number, absl::string_view what) {
@@ -428,6 +474,9 @@ absl::Status CheckTraceIsFor(const Trace& trace, std::string_view suite, std::st
 std::string TraceToText(const Trace& trace) {
   google::protobuf::TextFormat::Printer printer;
   printer.SetUseUtf8StringEscaping(true);
+  // The text parser cannot read unknown fields back (they are printed by
+  // number, with guessed types), so they are left out.
+  printer.SetHideUnknownFields(true);
   std::string text;
   if (trace.checksum() != 0) {
     Trace copy = trace;
@@ -452,6 +501,8 @@ absl::StatusOr<Trace> TraceFromText(std::string_view text) {
         absl::StrCat("not a valid Trace in text format: ", absl::StrJoin(errors.errors(), "; ")));
   }
   trace.clear_checksum();
+  // Text format escapes such as "\377" can spell bytes that are not UTF-8.
+  internal::MakeStringsValidUtf8(&trace);
   if (absl::Status s = ValidateTrace(trace); !s.ok()) return s;
   return trace;
 }

@@ -15,6 +15,12 @@
 // reader. Writers replace the destination atomically, so a reader never sees
 // a partially written trace.
 //
+// Text from user code (failure messages, names, details, source locations)
+// may hold any bytes, while protobuf refuses to parse a `string` field that
+// is not UTF-8. So every string a writer stores is valid UTF-8: bytes that
+// are not are escaped as `\xNN` (see internal/utf8.h), and a written trace
+// always reads back.
+//
 // The text form (`TraceToText`, `TraceFromText`) is protobuf text format; it
 // is what golden files in testdata/ hold.
 #ifndef LOCKSTEP_TRACE_IO_H_
@@ -77,21 +83,29 @@ absl::Status ValidateTrace(const Trace& trace);
 //  * the bytes are not a Trace: DataLoss, "not a valid Trace protobuf";
 //  * `ValidateTrace` fails: its code and message.
 // The returned trace has `checksum` cleared, so it compares equal to the
-// trace that was written.
+// trace that was written. A string field that is not valid UTF-8 (from a
+// writer that did not escape them) does not make the file unreadable: it is
+// read with the offending bytes escaped as `\xNN`. Fields this build does not
+// know (from a newer schema) are kept as unknown fields.
 absl::StatusOr<Trace> ReadTraceFile(const std::string& path);
 
 // Writes `trace` to `path` atomically, in the format `ReadTraceFile` reads.
 //
 // Creates missing parent directories, writes to a temporary file in the
-// destination's directory (`path` + ".tmp-" + pid + "-" + counter), flushes
-// and fsyncs it, then renames it over `path`. Either `path` afterwards holds
-// the complete new trace, or it is left as it was and the temporary file is
-// removed; the returned status then names the path and the OS error.
+// destination's directory (`path` + ".tmp-" + pid + "-" + start time + "-" +
+// counter + "-" + host, see internal/temp_file.h), flushes and fsyncs it,
+// then renames it over `path`. Either `path` afterwards holds the complete
+// new trace, or it is left as it was and the temporary file is removed; the
+// returned status then names the path and the OS error. Before writing, it
+// removes the temporary files that writers killed mid-write left in the
+// directory (`internal::RemoveStaleTempFiles`), never one of a running
+// process.
 //
-// The trace is written exactly as given (its `checksum` field aside, which
-// is computed here): a trace that fails `ValidateTrace` is refused with
-// InvalidArgument and nothing is written, so a broken trace never reaches
-// disk.
+// The trace is written as given, with two exceptions: its `checksum` field is
+// computed here, and string fields that are not valid UTF-8 are written
+// escaped (`internal::ValidUtf8`; `trace` itself is not changed). A trace
+// that fails `ValidateTrace` is refused with InvalidArgument and nothing is
+// written, so a broken trace never reaches disk.
 absl::Status WriteTraceFile(const Trace& trace, const std::string& path);
 
 // Returns OK if `trace` was recorded by the test `suite`.`name`, else
@@ -102,12 +116,17 @@ absl::Status CheckTraceIsFor(const Trace& trace, std::string_view suite, std::st
 // The protobuf text form of `trace`, for golden files and for reading by
 // people: fields in field-number order, strings as UTF-8, the `checksum`
 // field omitted. The output depends only on the trace's contents.
+// Unknown fields (read from a trace a newer schema wrote) are omitted too:
+// text format can show them only by number with guessed types, and
+// `TraceFromText` could not read them back. `TraceFromText(TraceToText(t))`
+// therefore gives `t` without its unknown fields.
 std::string TraceToText(const Trace& trace);
 
 // Parses the text form written by `TraceToText` (any protobuf text format of
 // a Trace), then validates it with `ValidateTrace`. A syntax error is
 // InvalidArgument listing every problem as "line:column: message" (1-based).
-// A `checksum` given in the text is ignored.
+// A `checksum` given in the text is ignored. String fields that text escapes
+// (such as "\377") make invalid UTF-8 are escaped as by `WriteTraceFile`.
 absl::StatusOr<Trace> TraceFromText(std::string_view text);
 
 // A short lower-case name of a failure kind for messages: "assertion",

@@ -1,15 +1,20 @@
 #include "lockstep/trace_io.h"
 
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iterator>
 #include <ostream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -19,9 +24,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/stubs/logging.h"
+#include "google/protobuf/unknown_field_set.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "lockstep/internal/prng.h"
+#include "lockstep/internal/temp_file.h"
+#include "lockstep/internal/utf8.h"
+#include "lockstep/options.h"
+#include "lockstep/run.h"
+#include "lockstep/thread.h"
 #include "lockstep/trace.pb.h"
 
 namespace lockstep {
@@ -315,6 +327,319 @@ TEST(TraceIoTest, GoldenTextFileParsesAndValidates) {
   ASSERT_TRUE(read.ok()) << read.status();
   ExpectSameTrace(*read, *trace);
   EXPECT_EQ(TraceToText(*read), TraceToText(*trace));
+}
+
+// --- Text that is not UTF-8 ----------------------------------------------
+
+// ValidTrace() with bytes that are not UTF-8 wherever user text goes.
+Trace TraceWithBadText() {
+  Trace t = ValidTrace();
+  t.set_test_name("Name\xFF");
+  t.mutable_threads(1)->set_name("w\xC3");
+  t.mutable_threads(1)->mutable_created_at()->set_file("src/f\xFE.cc");
+  t.mutable_objects(0)->set_name("m\x80");
+  t.mutable_events(0)->mutable_location()->set_function("fn\xC0\xAF");
+  t.mutable_events(1)->set_detail("caf\xC3\xA9 \xE9t\xE9");
+  t.mutable_failure()->set_message("std::runtime_error: \xFF\xFE bytes");
+  t.mutable_failure()->mutable_blocked(0)->set_waiting_for("mutex 'b\x81'");
+  return t;
+}
+
+void ExpectEscaped(const Trace& t) {
+  EXPECT_EQ(t.test_name(), "Name\\xff");
+  EXPECT_EQ(t.threads(1).name(), "w\\xc3");
+  EXPECT_EQ(t.threads(1).created_at().file(), "src/f\\xfe.cc");
+  EXPECT_EQ(t.objects(0).name(), "m\\x80");
+  EXPECT_EQ(t.events(0).location().function(), "fn\\xc0\\xaf");
+  EXPECT_EQ(t.events(1).detail(), "caf\xC3\xA9 \\xe9t\\xe9");  // valid UTF-8 kept
+  EXPECT_EQ(t.failure().message(), "std::runtime_error: \\xff\\xfe bytes");
+  EXPECT_EQ(t.failure().blocked(0).waiting_for(), "mutex 'b\\x81'");
+}
+
+TEST(TraceIoTest, TextThatIsNotUtf8IsWrittenEscapedAndReadsBack) {
+  const std::string path = FreshDir() + "/t.lockstep";
+  const Trace trace = TraceWithBadText();
+  ASSERT_TRUE(WriteTraceFile(trace, path).ok());
+  EXPECT_EQ(trace.failure().message(), "std::runtime_error: \xFF\xFE bytes") << "not changed";
+  absl::StatusOr<Trace> read = ReadTraceFile(path);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ExpectEscaped(*read);
+  // The file holds the escaped strings, so any protobuf parser reads it.
+  Trace escaped = trace;
+  internal::MakeStringsValidUtf8(&escaped);
+  EXPECT_EQ(ReadBytes(path), WithTrailer(Serialize(escaped)));
+  Trace raw;
+  EXPECT_TRUE(raw.ParseFromString(ReadBytes(path)));
+}
+
+TEST(TraceIoTest, FileFromAnOlderWriterWithTextThatIsNotUtf8Reads) {
+  // What a writer that stored user text as it came produced.
+  const std::string path = FreshDir() + "/old.lockstep";
+  std::string bytes;
+  {
+    google::protobuf::LogSilencer quiet;
+    bytes = Serialize(TraceWithBadText());
+  }
+  WriteBytes(path, WithTrailer(bytes));
+  absl::StatusOr<Trace> read = ReadTraceFile(path);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ExpectEscaped(*read);
+  EXPECT_EQ(read->events_size(), 2);
+}
+
+TEST(TraceIoTest, EscapedTextRoundTripsThroughText) {
+  const std::string dir = FreshDir();
+  ASSERT_TRUE(WriteTraceFile(TraceWithBadText(), dir + "/t.lockstep").ok());
+  absl::StatusOr<Trace> read = ReadTraceFile(dir + "/t.lockstep");
+  ASSERT_TRUE(read.ok()) << read.status();
+  const std::string text = TraceToText(*read);
+  EXPECT_THAT(text, HasSubstr("message: \"std::runtime_error: \\\\xff\\\\xfe bytes\""));
+  absl::StatusOr<Trace> parsed = TraceFromText(text);
+  ASSERT_TRUE(parsed.ok()) << parsed.status() << "\n" << text;
+  ExpectSameTrace(*parsed, *read);
+  ASSERT_TRUE(WriteTraceFile(*parsed, dir + "/again.lockstep").ok());
+  EXPECT_EQ(ReadBytes(dir + "/again.lockstep"), ReadBytes(dir + "/t.lockstep"));
+}
+
+TEST(TraceIoTest, TextEscapesThatSpellInvalidUtf8AreEscaped) {
+  std::string text = TraceToText(ValidTrace());
+  const std::string from = "message: \"deadlock\"";
+  ASSERT_THAT(text, HasSubstr(from));
+  text.replace(text.find(from), from.size(), "message: \"bad \\377 \\303\\251\"");
+  absl::StatusOr<Trace> parsed = TraceFromText(text);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->failure().message(), "bad \\xff \xC3\xA9");
+}
+
+// The whole path: an exception whose what() is not UTF-8, thrown in a
+// logical thread with a name that is not either, becomes a trace file that
+// reads back.
+TEST(TraceIoTest, ExceptionWithBytesThatAreNotUtf8GivesAReadableTrace) {
+  Options options;
+  options.iterations = 10;
+  options.test_suite = "Utf8";
+  options.test_name = "Exception";
+  const RunResult result = Runner::Run(
+      [] {
+        Thread t = spawn([] { throw std::runtime_error("bad \xFF\xFE bytes"); },
+                         "thr\xE9"
+                         "ad");
+        t.join();
+      },
+      options);
+  ASSERT_TRUE(result.status.ok()) << result.status;
+  ASSERT_TRUE(result.failed());
+  const std::string path = FreshDir() + "/exception.lockstep";
+  ASSERT_TRUE(WriteTraceFile(*result.trace, path).ok());
+  absl::StatusOr<Trace> read = ReadTraceFile(path);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->failure().kind(), Failure::EXCEPTION);
+  EXPECT_THAT(read->failure().message(), HasSubstr("bad \\xff\\xfe bytes"));
+  bool named = false;
+  for (const ThreadInfo& thread : read->threads()) named |= thread.name() == "thr\\xe9ad";
+  EXPECT_TRUE(named) << TraceToText(*read);
+  EXPECT_TRUE(TraceFromText(TraceToText(*read)).ok());
+}
+
+// --- Unknown fields --------------------------------------------------------
+
+google::protobuf::UnknownFieldSet& UnknownFields(google::protobuf::Message& message) {
+  return *message.GetReflection()->MutableUnknownFields(&message);
+}
+
+int UnknownFieldCount(const google::protobuf::Message& message) {
+  return message.GetReflection()->GetUnknownFields(message).field_count();
+}
+
+TEST(TraceIoTest, UnknownFieldsAreKeptOnReadAndLeftOutOfText) {
+  Trace newer = ValidTrace();
+  UnknownFields(newer).AddVarint(200, 5);
+  UnknownFields(*newer.mutable_events(0)).AddLengthDelimited(201, "new");
+  const std::string path = FreshDir() + "/newer.lockstep";
+  WriteBytes(path, WithTrailer(Serialize(newer)));
+  absl::StatusOr<Trace> read = ReadTraceFile(path);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(UnknownFieldCount(*read), 1);
+  EXPECT_EQ(UnknownFieldCount(read->events(0)), 1);
+
+  const std::string text = TraceToText(*read);
+  EXPECT_THAT(text, testing::Not(HasSubstr("200:")));
+  EXPECT_THAT(text, testing::Not(HasSubstr("201 ")));
+  EXPECT_EQ(text, TraceToText(ValidTrace()));
+  absl::StatusOr<Trace> parsed = TraceFromText(text);
+  ASSERT_TRUE(parsed.ok()) << parsed.status() << "\n" << text;
+  ExpectSameTrace(*parsed, ValidTrace());
+}
+
+// --- Temporary files of killed writers --------------------------------------
+
+// Creates `name` in `dir` holding `bytes`, last modified `age_seconds` ago.
+void MakeFile(const std::string& dir, const std::string& name, const std::string& bytes,
+              int64_t age_seconds = 0) {
+  const std::string path = dir + "/" + name;
+  WriteBytes(path, bytes);
+  if (age_seconds > 0) {
+    const timespec now{::time(nullptr) - age_seconds, 0};
+    const timespec times[2] = {now, now};
+    ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), times, 0), 0) << path;
+  }
+}
+
+// The start of a trace, as a writer killed mid-write leaves it.
+std::string PartialTrace() {
+  const std::string bytes = Serialize(BigTrace());
+  return bytes.substr(0, bytes.size() / 2);
+}
+
+// Runs `child` in a forked process that exits when it returns; returns the
+// child's pid after it has exited and been reaped, so it is gone.
+pid_t RunInDeadChild(const std::function<void()>& child) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    child();
+    ::_exit(0);
+  }
+  int status = 0;
+  EXPECT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  return pid;
+}
+
+TEST(TraceIoTest, WriterRemovesTempFilesOfKilledWriters) {
+  const std::string dir = FreshDir();
+  const std::string path = dir + "/t.lockstep";
+  // Two writers that died mid-write (one before writing a byte) into this
+  // directory, one of them for another destination.
+  RunInDeadChild([&] {
+    const internal::TempFileWriter me = internal::ThisTempFileWriter();
+    WriteBytes(internal::TempFilePath(path, me, 0), PartialTrace());
+    WriteBytes(internal::TempFilePath(dir + "/other.lockstep", me, 1), "");
+  });
+  RunInDeadChild([&] {
+    WriteBytes(internal::TempFilePath(path, internal::ThisTempFileWriter(), 0), PartialTrace());
+  });
+  ASSERT_EQ(ListDir(dir).size(), 3u);
+  ASSERT_TRUE(WriteTraceFile(ValidTrace(), path).ok());
+  EXPECT_THAT(ListDir(dir), testing::ElementsAre("t.lockstep"));
+  absl::StatusOr<Trace> read = ReadTraceFile(path);
+  ASSERT_TRUE(read.ok()) << read.status();
+}
+
+TEST(TraceIoTest, WriterNeverRemovesTempFilesOfRunningWriters) {
+  const std::string dir = FreshDir();
+  const std::string path = dir + "/t.lockstep";
+  // This process, writing: its pid and start time.
+  const internal::TempFileWriter me = internal::ThisTempFileWriter();
+  ASSERT_GT(me.start_time, 0u) << "no /proc?";
+  const std::string mine = internal::TempFilePath(path, me, 1u << 30);
+  MakeFile(dir, mine.substr(dir.size() + 1), PartialTrace());
+
+  // Another process, writing (it waits for the pipe to close).
+  int ready[2];
+  int done[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  ASSERT_EQ(::pipe(done), 0);
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::close(ready[0]);
+    ::close(done[1]);
+    WriteBytes(internal::TempFilePath(path, internal::ThisTempFileWriter(), 0), PartialTrace());
+    char c = 0;
+    (void)!::write(ready[1], &c, 1);
+    (void)!::read(done[0], &c, 1);
+    ::_exit(0);
+  }
+  ::close(ready[1]);
+  ::close(done[0]);
+  char c;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+
+  ASSERT_TRUE(WriteTraceFile(ValidTrace(), path).ok());
+  EXPECT_EQ(ListDir(dir).size(), 3u) << testing::PrintToString(ListDir(dir));
+  EXPECT_TRUE(fs::exists(mine));
+
+  // Once the other process is gone, its file goes with the next write.
+  ::close(done[1]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WriteTraceFile(ValidTrace(), path).ok());
+  EXPECT_EQ(ListDir(dir).size(), 2u) << testing::PrintToString(ListDir(dir));
+  EXPECT_TRUE(fs::exists(mine));
+  ::close(ready[0]);
+}
+
+TEST(TraceIoTest, WhichTempFilesCountAsStale) {
+  const std::string dir = FreshDir();
+  const std::string partial = PartialTrace();
+  const pid_t dead = RunInDeadChild([] {});
+  internal::TempFileWriter me = internal::ThisTempFileWriter();
+  internal::TempFileWriter gone = me;
+  gone.pid = dead;
+  internal::TempFileWriter reused = me;  // this pid, an earlier process's
+  reused.start_time = me.start_time - 1;
+  internal::TempFileWriter elsewhere = gone;  // another host or PID namespace
+  elsewhere.host = me.host == "0123456789abcdef" ? "fedcba9876543210" : "0123456789abcdef";
+  const int64_t kOld = internal::kUncheckableTempFileAgeSeconds + 60;
+  auto name = [](const internal::TempFileWriter& w, uint64_t counter) {
+    return internal::TempFilePath("t.lockstep", w, counter);
+  };
+
+  const std::vector<std::string> stale = {
+      name(gone, 0), name(reused, 0), name(elsewhere, 1),
+      absl::StrCat("t.lockstep.tmp-", dead, "-7"),  // earlier versions' names
+  };
+  MakeFile(dir, stale[0], partial);
+  MakeFile(dir, stale[1], "");
+  MakeFile(dir, stale[2], partial, kOld);
+  MakeFile(dir, stale[3], partial, kOld);
+
+  const std::vector<std::string> kept = {
+      name(me, 0),                                  // running: this process
+      name(elsewhere, 2),                           // cannot tell, and recent
+      absl::StrCat("t.lockstep.tmp-", dead, "-8"),  // cannot tell, and recent
+      name(gone, 3),                                // not a trace: not ours
+      "t.lockstep.tmp-" + std::to_string(dead),     // other names
+      absl::StrCat("t.lockstep.tmp-", dead, "-1-2-3"),
+      absl::StrCat("t.lockstep.tmp-0-0-0-", me.host),   // pid 0: a process group
+      absl::StrCat("t.lockstep.tmp--1-0-0-", me.host),  // negative
+      absl::StrCat(".tmp-", dead, "-0-0-", me.host),    // no destination name
+      "t.lockstep",
+  };
+  MakeFile(dir, kept[0], partial);
+  MakeFile(dir, kept[1], partial);
+  MakeFile(dir, kept[2], partial);
+  MakeFile(dir, kept[3], "#!/bin/sh\n");
+  for (size_t i = 4; i < kept.size(); ++i) MakeFile(dir, kept[i], "", kOld);
+  // Neither a directory nor a symbolic link is removed.
+  const std::string subdir = name(gone, 4);
+  ASSERT_EQ(::mkdir((dir + "/" + subdir).c_str(), 0755), 0);
+  const std::string link = name(gone, 5);
+  ASSERT_EQ(::symlink("t.lockstep", (dir + "/" + link).c_str()), 0);
+
+  EXPECT_EQ(internal::RemoveStaleTempFiles(dir), 4);
+  std::vector<std::string> expected = kept;
+  expected.push_back(subdir);
+  expected.push_back(link);
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(ListDir(dir), expected);
+  EXPECT_EQ(internal::RemoveStaleTempFiles(dir), 0);
+}
+
+TEST(TraceIoTest, TempFileNamesFitLongDestinations) {
+  const std::string dir = FreshDir();
+  const std::string path = dir + "/" + std::string(240, 'n') + ".lockstep";  // 249 bytes
+  const internal::TempFileWriter me = internal::ThisTempFileWriter();
+  const std::string temp = internal::TempFilePath(path, me, 12);
+  EXPECT_EQ(fs::path(temp).filename().string().size(), 255u);
+  EXPECT_EQ(fs::path(temp).parent_path(), fs::path(dir));
+  ASSERT_TRUE(WriteTraceFile(ValidTrace(), path).ok());
+  EXPECT_TRUE(ReadTraceFile(path).ok());
+  // A dead writer's temporary file for it is still recognized.
+  const pid_t dead = RunInDeadChild([] {});
+  internal::TempFileWriter gone = me;
+  gone.pid = dead;
+  WriteBytes(internal::TempFilePath(path, gone, 0), "");
+  EXPECT_EQ(internal::RemoveStaleTempFiles(dir), 1);
 }
 
 // --- Broken files ----------------------------------------------------------

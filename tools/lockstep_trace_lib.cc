@@ -6,11 +6,15 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
+#include "google/protobuf/unknown_field_set.h"
 #include "lockstep/trace.pb.h"
 #include "lockstep/trace_io.h"
 
@@ -462,6 +466,44 @@ std::string FormatSlice(const Trace& trace, const std::vector<int>& kept) {
   return absl::StrCat(FormatHeader(trace), "\n", FormatEvents(trace, kept), "\n",
                       FormatFailure(trace), "kept ", kept.size(), " of ", trace.events_size(),
                       " events\n");
+}
+
+namespace {
+
+// Counts the unknown fields of `message` and the messages inside it by
+// (message type, field number).
+void CountUnknownFields(const google::protobuf::Message& message,
+                        std::map<std::pair<std::string, int>, int>& counts) {
+  const google::protobuf::Reflection* reflection = message.GetReflection();
+  const google::protobuf::UnknownFieldSet& unknown = reflection->GetUnknownFields(message);
+  for (int i = 0; i < unknown.field_count(); ++i) {
+    ++counts[{message.GetDescriptor()->name(), unknown.field(i).number()}];
+  }
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  reflection->ListFields(message, &fields);
+  for (const google::protobuf::FieldDescriptor* field : fields) {
+    if (field->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) continue;
+    if (field->is_repeated()) {
+      for (int i = 0; i < reflection->FieldSize(message, field); ++i) {
+        CountUnknownFields(reflection->GetRepeatedMessage(message, field, i), counts);
+      }
+    } else {
+      CountUnknownFields(reflection->GetMessage(message, field), counts);
+    }
+  }
+}
+
+}  // namespace
+
+std::string UnknownFieldsSummary(const google::protobuf::Message& trace) {
+  std::map<std::pair<std::string, int>, int> counts;
+  CountUnknownFields(trace, counts);
+  std::string out;
+  for (const auto& [where, count] : counts) {
+    absl::StrAppend(&out, out.empty() ? "" : ", ", "field ", where.second, " of ", where.first);
+    if (count > 1) absl::StrAppend(&out, " (", count, " times)");
+  }
+  return out;
 }
 
 std::string JsonString(const std::string& s) {

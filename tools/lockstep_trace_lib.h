@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "google/protobuf/message.h"
 #include "lockstep/trace.pb.h"
 
 namespace lockstep::trace_tool {
@@ -64,6 +65,11 @@ std::string DiffTraces(const Trace& a, const Trace& b);
 // Pairs each mailbox receive with the send it took its message from, in
 // order per mailbox: result[recv index] = send index (-1 if none).
 std::vector<int> MatchMessages(const Trace& trace);
+
+// The fields of `trace` this build does not know (unknown fields, from a
+// newer schema), e.g. "field 23 of Trace, field 11 of Event (3 times)";
+// "" when there are none. `text` and `json` leave them out and say so.
+std::string UnknownFieldsSummary(const google::protobuf::Message& trace);
 
 // `s` as a JSON string literal, quotes included.
 std::string JsonString(const std::string& s);

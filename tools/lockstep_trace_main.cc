@@ -100,17 +100,26 @@ when the traces are of different tests, seeds or strategies.
       {"json", R"(usage: lockstep_trace json FILE
 
 Prints the whole trace as JSON (protobuf's JSON mapping, with the field
-names of lockstep/trace.proto), for scripts.
+names of lockstep/trace.proto), for scripts. Fields this build does not know
+(the trace is from a newer Lockstep) are left out, and a note on standard
+error names them.
 )"},
       {"text", R"(usage: lockstep_trace text FILE
 
 Prints the whole trace in protobuf text format (the form of the golden
-traces in testdata/).
+traces in testdata/). `encode` turns the output back into the same trace
+file. Fields this build does not know (the trace is from a newer Lockstep)
+are left out, since `encode` could not read them back, and a note on
+standard error names them; the exit status is still 0. Text that was not
+UTF-8 in the test (an exception's message, say) is stored with each invalid
+byte as \xNN and printed as such (a "\\xNN" string escape).
 )"},
       {"encode", R"(usage: lockstep_trace encode IN.txtpb OUT.lockstep
 
-Reads a trace in protobuf text format, validates it and writes it as a
-trace file (with its checksum), atomically.
+Reads a trace in protobuf text format (as `text` prints it), validates it
+and writes it as a trace file (with its checksum), atomically. Strings that
+are not UTF-8 (written with escapes such as "\377") are stored with each
+invalid byte as \xNN. Unknown field names are errors.
 )"},
   };
   return *help;
@@ -265,6 +274,13 @@ int Run(int argc, char** argv) {
   }
   const Trace& trace = traces[0];
 
+  if (command == "text" || command == "json") {
+    if (const std::string unknown = UnknownFieldsSummary(trace); !unknown.empty()) {
+      std::cerr << "lockstep_trace: " << args.files[0]
+                << ": note: left out fields this build does not know (from a newer Lockstep?): "
+                << unknown << "\n";
+    }
+  }
   if (command == "print") return Emit(FormatTrace(trace), std::nullopt);
   if (command == "text") return Emit(TraceToText(trace), std::nullopt);
   if (command == "diff") return Emit(DiffTraces(traces[0], traces[1]), std::nullopt);

@@ -16,9 +16,12 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
+#include "google/protobuf/stubs/logging.h"
+#include "google/protobuf/unknown_field_set.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "lockstep/trace.pb.h"
@@ -175,17 +178,6 @@ TEST(TextTest, RoundTripsThroughEncode) {
   EXPECT_THAT(bad.err, StartsWith("lockstep_trace: " + txtpb + ": "));
 }
 
-TEST(DiffTest, SameAndDifferent) {
-  Result r = RunTool({"diff", TracePath("handoff"), TracePath("handoff")});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.out, HasSubstr("identical schedules"));
-  r = RunTool({"diff", TracePath("handoff"), TracePath("lost_update")});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.out, HasSubstr("tests differ: A is Golden.handoff, B is Golden.lost_update"));
-  EXPECT_THAT(r.out, HasSubstr("seeds differ"));
-  EXPECT_THAT(r.out, HasSubstr("schedules first differ at decision"));
-}
-
 // FNV-1a 64, as trace_io.h specifies the checksum trailer.
 uint64_t Fnv1a64(const std::string& bytes) {
   uint64_t hash = 0xCBF29CE484222325ull;
@@ -202,6 +194,123 @@ std::string WithTrailer(std::string bytes) {
   bytes.push_back(static_cast<char>(0x06));
   for (int i = 0; i < 8; ++i) bytes.push_back(static_cast<char>((sum >> (8 * i)) & 0xFF));
   return bytes;
+}
+
+// Writes `trace` as a trace file the way a writer that does no escaping
+// would (checksum trailer, bytes as they are), and returns its path.
+std::string WriteRaw(const std::string& name, const lockstep::Trace& trace) {
+  const std::string path = TempDir() + "/" + name;
+  std::string bytes;
+  {
+    google::protobuf::LogSilencer quiet;  // serializing invalid UTF-8 logs
+    bytes = trace.SerializeAsString();
+  }
+  WriteFile(path, WithTrailer(bytes));
+  return path;
+}
+
+// The handoff golden with bytes that are not UTF-8 in user text.
+lockstep::Trace TraceWithBadText() {
+  absl::StatusOr<lockstep::Trace> trace = lockstep::ReadTraceFile(TracePath("handoff"));
+  EXPECT_TRUE(trace.ok()) << trace.status();
+  trace->mutable_failure()->set_message("std::runtime_error: bad \xFF\xFE bytes, caf\xC3\xA9");
+  trace->mutable_threads(1)->set_name("prod\xE9");
+  trace->mutable_objects(0)->set_name(
+      "in\x80"
+      "box");
+  trace->mutable_events(0)->set_detail("\xC0\xAF");
+  return *trace;
+}
+
+TEST(Utf8Test, TextThatIsNotUtf8IsReadableEverywhere) {
+  // As the writer stores it now (escaped), and as an older writer stored it.
+  const std::string escaped = TempDir() + "/escaped.lockstep";
+  ASSERT_TRUE(lockstep::WriteTraceFile(TraceWithBadText(), escaped).ok());
+  const std::string raw = WriteRaw("raw.lockstep", TraceWithBadText());
+  for (const std::string& file : {escaped, raw}) {
+    SCOPED_TRACE(file);
+    Result r = RunTool({"print", file});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.err, "");
+    EXPECT_THAT(r.out, HasSubstr("bad \\xff\\xfe bytes, caf\xC3\xA9"));
+    EXPECT_THAT(r.out, HasSubstr("prod\\xe9"));
+
+    r = RunTool({"json", file});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    google::protobuf::Struct json;
+    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &json).ok()) << r.out;
+    EXPECT_EQ(json.fields().at("failure").struct_value().fields().at("message").string_value(),
+              "std::runtime_error: bad \\xff\\xfe bytes, caf\xC3\xA9");
+
+    r = RunTool({"export", "--format=chrome", file});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("bad \\\\xff\\\\xfe bytes"));  // a JSON string
+    r = RunTool({"export", "--format=html", file});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.out,
+                HasSubstr("<pre>std::runtime_error: bad \\xff\\xfe bytes, caf\xC3\xA9</pre>"));
+
+    // text -> encode -> the same file as the escaping writer's.
+    r = RunTool({"text", file});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.err, "");
+    EXPECT_THAT(r.out, HasSubstr("\\\\xff\\\\xfe"));
+    const std::string txtpb = TempDir() + "/utf8.txtpb";
+    const std::string again = TempDir() + "/utf8.lockstep";
+    WriteFile(txtpb, r.out);
+    const Result encoded = RunTool({"encode", txtpb, again});
+    ASSERT_EQ(encoded.exit_code, 0) << encoded.err;
+    EXPECT_EQ(ReadFile(again), ReadFile(escaped));
+  }
+}
+
+TEST(UnknownFieldsTest, TextLeavesThemOutSaysSoAndRoundTrips) {
+  // A trace from a newer schema: a field of the Trace and one of every event
+  // that this build does not know.
+  absl::StatusOr<lockstep::Trace> trace = lockstep::ReadTraceFile(TracePath("handoff"));
+  ASSERT_TRUE(trace.ok()) << trace.status();
+  lockstep::Trace newer = *trace;
+  newer.GetReflection()->MutableUnknownFields(&newer)->AddVarint(200, 5);
+  for (lockstep::Event& event : *newer.mutable_events()) {
+    event.GetReflection()->MutableUnknownFields(&event)->AddLengthDelimited(201, "new");
+  }
+  const std::string file = WriteRaw("newer.lockstep", newer);
+  const std::string note = "lockstep_trace: " + file +
+                           ": note: left out fields this build does not know (from a newer "
+                           "Lockstep?): field 201 of Event (19 times), field 200 of Trace\n";
+
+  const Result text = RunTool({"text", file});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_EQ(text.err, note);
+  EXPECT_EQ(text.out, RunTool({"text", TracePath("handoff")}).out);
+  const std::string txtpb = TempDir() + "/newer.txtpb";
+  const std::string again = TempDir() + "/newer-again.lockstep";
+  WriteFile(txtpb, text.out);
+  const Result encoded = RunTool({"encode", txtpb, again});
+  ASSERT_EQ(encoded.exit_code, 0) << encoded.err;
+  EXPECT_EQ(ReadFile(again), ReadFile(TracePath("handoff")));
+
+  const Result json = RunTool({"json", file});
+  EXPECT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_EQ(json.err, note);
+  EXPECT_EQ(json.out, RunTool({"json", TracePath("handoff")}).out);
+
+  // Other commands show what they know, without a note.
+  const Result print = RunTool({"print", file});
+  EXPECT_EQ(print.exit_code, 0) << print.err;
+  EXPECT_EQ(print.err, "");
+  EXPECT_EQ(print.out, ReadFile(g_goldens + "/handoff.print.txt"));
+}
+
+TEST(DiffTest, SameAndDifferent) {
+  Result r = RunTool({"diff", TracePath("handoff"), TracePath("handoff")});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("identical schedules"));
+  r = RunTool({"diff", TracePath("handoff"), TracePath("lost_update")});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("tests differ: A is Golden.handoff, B is Golden.lost_update"));
+  EXPECT_THAT(r.out, HasSubstr("seeds differ"));
+  EXPECT_THAT(r.out, HasSubstr("schedules first differ at decision"));
 }
 
 struct BrokenFile {
