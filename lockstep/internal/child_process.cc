@@ -54,8 +54,19 @@ void OnCrash(int signal, siginfo_t* info, void*) {
   raise(signal);
 }
 
-void OnExit() {
-  // exit() from the child's function (RunInChild itself uses _exit).
+// exit() from the code under test (RunInChild itself uses _exit). Registered
+// last, so it runs first: it ends the process at once with the same status,
+// before anything else registered runs in a process whose iteration was cut
+// short (LeakSanitizer's check would report the abandoned iteration's
+// memory and change the status).
+void OnExit(int status, void*) {
+  if (g_child_header != nullptr) g_child_header->exit_called.store(1, std::memory_order_release);
+  std::fflush(stdout);
+  std::fflush(stderr);
+  _exit(status);
+}
+
+void OnQuickExit() {
   if (g_child_header != nullptr) g_child_header->exit_called.store(1, std::memory_order_release);
 }
 
@@ -71,8 +82,8 @@ void InstallChildHandlers() {
   action.sa_flags = SA_SIGINFO | SA_ONSTACK;
   sigemptyset(&action.sa_mask);
   for (int signal : kCrashSignals) sigaction(signal, &action, nullptr);
-  std::atexit(&OnExit);
-  std::at_quick_exit(&OnExit);
+  on_exit(&OnExit, nullptr);
+  std::at_quick_exit(&OnQuickExit);
 }
 
 // Forwards what arrives on `fd` to stderr and keeps the tail.
@@ -84,6 +95,20 @@ bool Forward(int fd, std::string& kept) {
   kept.append(buffer, static_cast<size_t>(n));
   if (kept.size() > 64 * 1024) kept.erase(0, kept.size() - 32 * 1024);
   return true;
+}
+
+// The first line of a sanitizer's report in `output`, or "".
+std::string SanitizerReport(const std::string& output) {
+  for (const char* marker :
+       {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "WARNING: ThreadSanitizer",
+        "ERROR: ThreadSanitizer", "runtime error:", "ERROR: MemorySanitizer"}) {
+    const size_t at = output.find(marker);
+    if (at == std::string::npos) continue;
+    const size_t begin = output.rfind('\n', at);
+    const size_t start = begin == std::string::npos ? 0 : begin + 1;
+    return output.substr(start, output.find('\n', at) - start);
+  }
+  return "";
 }
 
 }  // namespace
@@ -196,6 +221,10 @@ ChildEnd RunInChild(const SharedMemory& memory, const std::function<void()>& chi
   } else {
     end.kind = ChildEnd::Kind::kExited;
     end.status = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+    end.sanitizer_report = SanitizerReport(end.output_tail);
+    if (header->exit_called.load() == 0 && !end.sanitizer_report.empty()) {
+      end.kind = ChildEnd::Kind::kCrashed;
+    }
   }
   return end;
 }

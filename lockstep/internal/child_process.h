@@ -70,7 +70,7 @@ class SharedMemory {
 struct ChildEnd {
   enum class Kind {
     kReturned,    // its function returned
-    kCrashed,     // a signal (signal)
+    kCrashed,     // a signal (signal), or a sanitizer's report (sanitizer_report)
     kExited,      // exit(), _exit() or quick_exit() (status)
     kTimedOut,    // killed by the watchdog
     kMisuse,      // ended by ReportChildMisuse (header->misuse_message)
@@ -82,6 +82,9 @@ struct ChildEnd {
   std::string error;
   // The last lines the child wrote to stderr (which is forwarded as it comes).
   std::string output_tail;
+  // When a sanitizer (ASan, UBSan, TSan, LSan) ended the child after a
+  // report, which it does with _exit: the report's first line.
+  std::string sanitizer_report;
 };
 
 // Forks; the child resets the header, installs its crash and exit handlers

@@ -16,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "lockstep/failure.h"
+#include "lockstep/internal/utf8.h"
 
 namespace lockstep::internal {
 namespace ctx = boost::context;
@@ -363,7 +364,7 @@ uint32_t Controller::Spawn(std::function<void()> fn, std::string_view name, bool
   if (trace_ != nullptr) {
     ThreadInfo* info = trace_->add_threads();
     info->set_id(id);
-    info->set_name(thread.name);
+    info->set_name(ValidUtf8(thread.name));
     info->set_parent(id == 0 ? 0 : current_);
     if (id != 0) SetLocation(info->mutable_created_at(), created_at);
     if (observer_ != nullptr) observer_->OnProgress(*this);
@@ -770,7 +771,7 @@ void Controller::ReportDeadlock() {
     absl::StrAppend(&message, "\n  ", ThreadLabel(t), ": ", waiting);
     BlockedThread* blocked = failure.add_blocked();
     blocked->set_thread(t);
-    blocked->set_waiting_for(waiting);
+    blocked->set_waiting_for(ValidUtf8(waiting));
     blocked->set_object(object_id);
   }
   // Report it from the thread that blocked last (it closed the cycle), at
@@ -802,7 +803,7 @@ void Controller::RecordFailure(Failure::Kind kind, std::string message, const ch
   if (failure_) return;  // the first failure is the one reported
   failure_.emplace();
   failure_->set_kind(kind);
-  failure_->set_message(std::move(message));
+  failure_->set_message(ValidUtf8(message));
   failure_->set_step(step_);
   failure_->set_thread(current_);
   SetLocation(failure_->mutable_location(), file, line, function);
@@ -817,7 +818,7 @@ uint32_t Controller::Register(ObjectBase& object) {
     ObjectInfo* info = trace_->add_objects();
     info->set_id(object.id_);
     info->set_kind(object.kind_);
-    info->set_name(object.name_);
+    info->set_name(ValidUtf8(object.name_));
     SetLocation(info->mutable_created_at(), object.created_at_);
     if (observer_ != nullptr) observer_->OnProgress(*this);
   }
@@ -836,7 +837,7 @@ void Controller::RecordEvent(const char* op, uint32_t object, std::source_locati
     event->set_has_value(true);
     event->set_value(*value);
   }
-  event->set_detail(std::string(detail));
+  event->set_detail(ValidUtf8(detail));
   SetLocation(event->mutable_location(), location);
   event->set_time_ns(now_ns_);
   if (woken_thread != kNoThread) event->set_woken_thread_plus_one(woken_thread + 1);

@@ -206,6 +206,11 @@ Failure FailureFromEnd(const ChildEnd& end, const ChildHeader& header,
                                "a larger stack: raise Options::stack_size or "
                                "--lockstep_stack_size (now ",
                                options.stack_size, " bytes)");
+      } else if (end.signal == 0 && !end.sanitizer_report.empty()) {
+        message = absl::StrCat(
+            "a sanitizer found an error in the code under test and ended the "
+            "process, in thread ",
+            thread, ": ", end.sanitizer_report);
       } else if (on_fiber && crashed == kNoThread) {
         message = absl::StrCat("the code under test crashed: ", SignalDescription(end.signal),
                                ", on an OS thread that is not a Lockstep thread");
