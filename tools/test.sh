@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs Lockstep's whole test suite: the Bazel build, the CMake build, and both
+# Runs Lockstep's whole test suite: the Bazel build (plain, and under
+# AddressSanitizer + UndefinedBehaviorSanitizer), the CMake build, and both
 # as a downstream project would consume them. Warnings are errors throughout.
 # Run tools/setup.sh first (the README's command does).
 set -euo pipefail
@@ -14,6 +15,9 @@ bazel test --config=ci //...
 echo "== bazel: the HTML timeline in headless Chromium (installs chromium if missing)"
 bash tools/setup.sh --with-chromium
 bazel test --config=ci //tools:lockstep_trace_html_test
+
+echo "== bazel test --config=asan //... (AddressSanitizer + UndefinedBehaviorSanitizer)"
+bazel test --config=ci --config=asan //...
 
 echo "== bazel: downstream workspace using @lockstep"
 mkdir -p "$scratch/bazel"
