@@ -19,6 +19,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "gtest_ext/run_command_for_test.h"
 #include "lockstep/trace_io.h"
 
 namespace lockstep {
@@ -53,28 +54,8 @@ std::string Binary(const std::string& name) {
   return fs::absolute(fs::path(ExamplesDir()) / name).string();
 }
 
-struct Outcome {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
-
-// Runs `command` through the shell without Bazel's test environment (so the
-// child behaves as when a user runs it), plus `env` assignments.
-Outcome RunCommand(const std::string& command, const std::string& env = "") {
-  const std::string full =
-      "env -u TEST_UNDECLARED_OUTPUTS_DIR -u TEST_TARGET -u TESTBRIDGE_TEST_ONLY "
-      "-u GTEST_OUTPUT -u XML_OUTPUT_FILE -u GTEST_SHARD_INDEX -u GTEST_TOTAL_SHARDS " +
-      env + " " + command + " 2>&1";
-  Outcome outcome;
-  FILE* pipe = popen(full.c_str(), "r");
-  if (pipe == nullptr) return outcome;
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) outcome.output.append(buffer, n);
-  const int status = pclose(pipe);
-  outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return outcome;
-}
+using Outcome = testing_internal::CommandOutcome;
+using testing_internal::RunCommand;
 
 std::string ReadFile(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);

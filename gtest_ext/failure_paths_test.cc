@@ -19,6 +19,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "gtest_ext/run_command_for_test.h"
 #include "lockstep/trace_io.h"
 
 namespace lockstep {
@@ -34,26 +35,10 @@ std::string Bodies() {
       .string();
 }
 
-struct Outcome {
-  int exit_code = -1;
-  std::string output;
-};
+using Outcome = testing_internal::CommandOutcome;
 
-// Runs the bodies binary with `args`, outside Bazel's test environment.
 Outcome RunBodies(const std::string& args) {
-  const std::string command =
-      "env -u TEST_UNDECLARED_OUTPUTS_DIR -u GTEST_OUTPUT -u XML_OUTPUT_FILE "
-      "-u GTEST_SHARD_INDEX -u GTEST_TOTAL_SHARDS -u TESTBRIDGE_TEST_ONLY -u TEST_PREMATURE_EXIT_FILE " +
-      Bodies() + " " + args + " 2>&1";
-  Outcome outcome;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return outcome;
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) outcome.output.append(buffer, n);
-  const int status = pclose(pipe);
-  outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return outcome;
+  return testing_internal::RunCommand(Bodies() + " " + args);
 }
 
 // Processes still running the bodies binary (its name as the kernel keeps

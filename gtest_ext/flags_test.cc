@@ -19,6 +19,7 @@
 #include "absl/strings/ascii.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "gtest_ext/run_command_for_test.h"
 
 namespace {
 
@@ -42,29 +43,14 @@ std::string Binary() {
   return fs::absolute("gtest_ext/flags_test_binary").string();
 }
 
-struct Outcome {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
+using Outcome = lockstep::testing_internal::CommandOutcome;
 
-// Runs the binary with `args` through the shell, without Bazel's test
-// environment or any LOCKSTEP_* variable but those in `env` (assignments).
+// Runs the binary with `args`, without any LOCKSTEP_* variable but those in
+// `env` (assignments).
 Outcome RunBinary(const std::string& args, const std::string& env = "") {
-  std::string command =
-      "env -u TEST_UNDECLARED_OUTPUTS_DIR -u TEST_TARGET -u TESTBRIDGE_TEST_ONLY "
-      "-u GTEST_OUTPUT -u XML_OUTPUT_FILE -u GTEST_SHARD_INDEX -u GTEST_TOTAL_SHARDS "
-      "-u GTEST_FILTER -u TEST_PREMATURE_EXIT_FILE -u FLAGS_TEST_BINARY_MAIN ";
-  for (const char* flag : kFlags) command += "-u " + absl::AsciiStrToUpper(flag) + " ";
-  command += env + " " + Binary() + " " + args + " 2>&1";
-  Outcome outcome;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return outcome;
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) outcome.output.append(buffer, n);
-  const int status = pclose(pipe);
-  outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return outcome;
+  std::string unset = "-u FLAGS_TEST_BINARY_MAIN ";
+  for (const char* flag : kFlags) unset += "-u " + absl::AsciiStrToUpper(flag) + " ";
+  return lockstep::testing_internal::RunCommand(Binary() + " " + args, unset + env);
 }
 
 constexpr char kPrint[] = "--gtest_filter=FlagsTestBinary.Prints ";

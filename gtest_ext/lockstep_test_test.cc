@@ -49,8 +49,7 @@ class FixtureTest : public testing::Test {
   lockstep::Mutex mutex_{"fixture"};
 };
 
-TEST_LOCKSTEP_F(FixtureTest, GetsAFreshFixtureEveryIteration, .iterations = 30,
-                .isolate = false) {
+TEST_LOCKSTEP_F(FixtureTest, GetsAFreshFixtureEveryIteration, .iterations = 30, .isolate = false) {
   EXPECT_EQ(touched_, 0) << "state leaked from an earlier iteration";
   lockstep::Thread t = lockstep::spawn([&] {
     std::lock_guard<lockstep::Mutex> lock(mutex_);
@@ -128,8 +127,8 @@ TEST_F(ReportToGoogleTest, AssertInALogicalThreadEndsTheIteration) {
   {
     testing::ScopedFakeTestPartResultReporter reporter(
         testing::ScopedFakeTestPartResultReporter::INTERCEPT_ONLY_CURRENT_THREAD, &results);
-    lockstep::gtest_internal::RunLockstepTest(
-        lockstep::Options{.iterations = 50, .isolate = false}, &AssertInThreadBody);
+    lockstep::gtest_internal::RunLockstepTest(lockstep::Options{.iterations = 50, .isolate = false},
+                                              &AssertInThreadBody);
   }
   // One failure for the whole test, from the first (and only) iteration.
   ASSERT_EQ(results.size(), 1);

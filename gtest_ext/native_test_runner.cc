@@ -50,9 +50,8 @@ absl::StatusOr<NativeOptions> NativeFlags(NativeOptions options) {
 // test runs, whether or not a native test would run.
 absl::Status ValidateNativeFlags() { return NativeFlags(NativeOptions()).status(); }
 
-[[maybe_unused]] const bool kNativeFlagsRegistered = RegisterFlags(
-    {"lockstep_native_mode", "lockstep_resume_quantum_us"},
-    &ValidateNativeFlags);
+[[maybe_unused]] const bool kNativeFlagsRegistered =
+    RegisterFlags({"lockstep_native_mode", "lockstep_resume_quantum_us"}, &ValidateNativeFlags);
 
 }  // namespace
 
