@@ -128,8 +128,12 @@ TEST(IsolationTest, ExitIsAnExitFailureEvenWithStatusZero) {
 }
 
 TEST(IsolationTest, UnderscoreExitAndQuickExit) {
-  ExpectReplayableFailure([] { SecondTakerDoes([] { _exit(3); }); }, Failure::EXIT);
-  ExpectReplayableFailure([] { SecondTakerDoes([] { std::quick_exit(0); }); }, Failure::EXIT);
+  Trace underscore =
+      ExpectReplayableFailure([] { SecondTakerDoes([] { _exit(3); }); }, Failure::EXIT);
+  EXPECT_THAT(underscore.failure().message(), HasSubstr("_exit(3)"));
+  Trace quick =
+      ExpectReplayableFailure([] { SecondTakerDoes([] { std::quick_exit(0); }); }, Failure::EXIT);
+  EXPECT_THAT(quick.failure().message(), HasSubstr("quick_exit(0)"));
 }
 
 TEST(IsolationTest, LoopWithoutSchedulingPointsIsATimeout) {

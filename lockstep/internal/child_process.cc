@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -67,7 +68,7 @@ void OnExit(int status, void*) {
 }
 
 void OnQuickExit() {
-  if (g_child_header != nullptr) g_child_header->exit_called.store(1, std::memory_order_release);
+  if (g_child_header != nullptr) g_child_header->exit_called.store(2, std::memory_order_release);
 }
 
 void InstallChildHandlers() {
@@ -147,6 +148,7 @@ ChildEnd RunInChild(const SharedMemory& memory, const std::function<void()>& chi
   }
   std::fflush(stdout);
   std::fflush(stderr);
+  const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid < 0) {
     close(output[0]);
@@ -157,6 +159,9 @@ ChildEnd RunInChild(const SharedMemory& memory, const std::function<void()>& chi
   }
   if (pid == 0) {
     setpgid(0, 0);
+    // Ends with the test process, should that be killed (a test timeout).
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(1);
     close(output[0]);
     dup2(output[1], STDERR_FILENO);
     g_child_header = header;

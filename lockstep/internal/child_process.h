@@ -8,7 +8,7 @@
 // everything written up to the end. A watchdog kills a child whose progress
 // counter stands still for too long. The child runs in a process group of
 // its own, which is killed when it ends, so processes it forked do not
-// outlive it.
+// outlive it; it dies with the parent.
 #ifndef LOCKSTEP_INTERNAL_CHILD_PROCESS_H_
 #define LOCKSTEP_INTERNAL_CHILD_PROCESS_H_
 
@@ -35,9 +35,8 @@ struct ChildHeader {
   std::atomic<uint32_t> crash_thread;
   std::atomic<uintptr_t> crash_stack_bottom;
   std::atomic<uint64_t> crash_stack_size;
-  // exit() or quick_exit() was called in the child (with this status).
+  // 1: exit() was called in the child; 2: quick_exit().
   std::atomic<int> exit_called;
-  std::atomic<int> exit_status;
   // The child returned from its function normally.
   std::atomic<int> returned;
   // A MISUSE found on a thread Lockstep cannot stop (see ReportChildMisuse).

@@ -222,8 +222,10 @@ Failure FailureFromEnd(const ChildEnd& end, const ChildHeader& header,
     }
     case ChildEnd::Kind::kExited:
       failure.set_kind(Failure::EXIT);
-      message = absl::StrCat(header.exit_called.load() != 0 ? "exit(" : "_exit(", end.status,
-                             ") was called during the iteration, in thread ", thread,
+      message = absl::StrCat(header.exit_called.load() == 1   ? "exit("
+                             : header.exit_called.load() == 2 ? "quick_exit("
+                                                              : "_exit(",
+                             end.status, ") was called during the iteration, in thread ", thread,
                              ": the test process would have ended here with status ", end.status);
       break;
     case ChildEnd::Kind::kTimedOut:
