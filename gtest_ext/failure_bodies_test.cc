@@ -121,6 +121,17 @@ TEST_LOCKSTEP(Bodies, Abort) {
   SecondTakerDoes([] { std::abort(); });
 }
 
+[[noreturn]] void ThrowRuntimeError() { throw std::runtime_error("thrown from a destructor"); }
+
+// Destructors are noexcept: this one's exception calls std::terminate.
+struct ThrowsOnDestruction {
+  ~ThrowsOnDestruction() { ThrowRuntimeError(); }
+};
+
+TEST_LOCKSTEP(Bodies, ThrowFromADestructor) {
+  SecondTakerDoes([] { ThrowsOnDestruction object; });
+}
+
 TEST_LOCKSTEP(Bodies, ExitZero) {
   SecondTakerDoes([] { std::exit(0); });
 }
