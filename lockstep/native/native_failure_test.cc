@@ -306,6 +306,41 @@ TEST(NativeFailureTest, ForkIsAnEventAndNoProcessOutlivesTheRun) {
   }
 }
 
+TEST(NativeFailureTest, ForkedProcessEndsWhenTheTestProcessDies) {
+  int pids[2];
+  ASSERT_EQ(pipe2(pids, O_CLOEXEC), 0);
+  // A test process of its own, which the body kills in the middle of the
+  // iteration (as a test timeout would).
+  const pid_t test_process = fork();
+  ASSERT_GE(test_process, 0);
+  if (test_process == 0) {
+    const int pid_out = pids[1];
+    NativeRunner::Run(
+        [pid_out] {
+          const pid_t pid = fork();
+          if (pid == 0) {
+            const pid_t me = getpid();
+            (void)!write(pid_out, &me, sizeof(me));
+            while (true) pause();
+          }
+          kill(getppid(), SIGKILL);  // the test process
+          while (true) pause();
+        },
+        Control(1));
+    _exit(0);
+  }
+  close(pids[1]);
+  int status = 0;
+  ASSERT_EQ(waitpid(test_process, &status, 0), test_process);
+  EXPECT_TRUE(WIFSIGNALED(status));
+  pid_t forked = 0;
+  ASSERT_EQ(read(pids[0], &forked, sizeof(forked)), static_cast<ssize_t>(sizeof(forked)));
+  close(pids[0]);
+  for (int i = 0; i < 200 && !Ended(forked); ++i) usleep(10000);
+  EXPECT_TRUE(Ended(forked)) << "forked process " << forked << " outlived the test process";
+  if (!Ended(forked)) kill(forked, SIGKILL);
+}
+
 // --- 4. A failure the re-execution does not repeat ---------------------------
 
 // Fails in thread 1 on every execution but the `passes`-th (0-based).

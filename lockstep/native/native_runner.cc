@@ -163,6 +163,12 @@ int ProcessFd(pid_t pid) {
 #endif
 }
 
+// The signal an isolated child gets when the test process dies: a
+// real-time one (code under test rarely handles those), whose handler ends
+// the child's whole process group.
+int ParentDiedSignal() { return SIGRTMAX; }
+void EndProcessGroup(int) { kill(0, SIGKILL); }
+
 class IterationRunner {
  public:
   IterationRunner(const NativeOptions& options, ChildStream* stream)
@@ -213,9 +219,14 @@ class IterationRunner {
     }
     if (pid == 0) {
       // A process group of its own, so that every process the code under
-      // test forks ends with it; and it ends if the test process dies.
+      // test forks ends with it; and the group ends if the test process
+      // dies (killed by a timeout, Ctrl-C...).
       setpgid(0, 0);
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      struct sigaction on_parent_death {};
+      on_parent_death.sa_handler = &EndProcessGroup;
+      sigemptyset(&on_parent_death.sa_mask);
+      sigaction(ParentDiedSignal(), &on_parent_death, nullptr);
+      prctl(PR_SET_PDEATHSIG, ParentDiedSignal());
       if (getppid() != parent) _exit(1);
       close(output[0]);
       dup2(output[1], STDERR_FILENO);
