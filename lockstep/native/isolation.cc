@@ -1,8 +1,8 @@
 #include "lockstep/native/isolation.h"
 
-#include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <ucontext.h>
 
 #include <cstring>
 #include <string>
@@ -36,18 +36,33 @@ namespace {
 
 ChildStream* g_crash_stream = nullptr;  // the child's, for its signal handler
 constexpr int kCrashSignals[] = {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP};
+
+// Alternate signal stacks: one per thread id below kAltStacks, mapped once
+// by the parent (children get them without a system call), more on demand.
 constexpr size_t kCrashStackSize = 64 * 1024;
+constexpr uint32_t kAltStacks = 64;
+char* g_alt_stacks = nullptr;
 
-// The calling thread's stack, for telling a stack overflow from other faults.
-thread_local uintptr_t t_stack_low = 0;
+// The stack pointer where the signal interrupted the thread, or 0.
+uintptr_t StackPointer(void* context) {
+#if defined(__x86_64__)
+  return static_cast<uintptr_t>(static_cast<ucontext_t*>(context)->uc_mcontext.gregs[REG_RSP]);
+#elif defined(__aarch64__)
+  return static_cast<uintptr_t>(static_cast<ucontext_t*>(context)->uc_mcontext.sp);
+#else
+  (void)context;
+  return 0;
+#endif
+}
 
-void OnCrash(int signal, siginfo_t* info, void*) {
+void OnCrash(int signal, siginfo_t* info, void* context) {
   const uint32_t thread = Session::Managed() ? t_binding.id : internal::kNoThread;
+  // A fault next to the stack pointer is a push or a new frame running
+  // into the guard page below the stack: a stack overflow.
   const uintptr_t address = reinterpret_cast<uintptr_t>(info->si_addr);
-  // A fault just below the lowest usable address (the guard page) or in
-  // its first pages is a stack overflow.
-  const bool overflow = (signal == SIGSEGV || signal == SIGBUS) && t_stack_low != 0 &&
-                        address + 1024 * 1024 >= t_stack_low && address < t_stack_low + 65536;
+  const uintptr_t sp = StackPointer(context);
+  const bool overflow = (signal == SIGSEGV || signal == SIGBUS) && sp != 0 &&
+                        address + 65536 >= sp && address <= sp + 65536;
   if (ChildStream* stream = g_crash_stream) stream->NoteCrash(signal, thread, overflow);
   ::signal(signal, SIG_DFL);
   raise(signal);
@@ -70,37 +85,30 @@ void ChildStream::DetachCrashHandlers() {
   for (int signal : kCrashSignals) ::signal(signal, SIG_DFL);
 }
 
-CrashStack::CrashStack() {
+CrashStack::CrashStack(uint32_t thread) {
   if (g_crash_stream == nullptr) return;  // only an isolated child reports crashes
-  pthread_attr_t attr;
-  if (pthread_getattr_np(pthread_self(), &attr) == 0) {
-    void* low = nullptr;
-    size_t size = 0;
-    if (pthread_attr_getstack(&attr, &low, &size) == 0) {
-      t_stack_low = reinterpret_cast<uintptr_t>(low);
-    }
-    pthread_attr_destroy(&attr);
+  void* memory = nullptr;
+  if (thread < kAltStacks && g_alt_stacks != nullptr) {
+    memory = g_alt_stacks + thread * kCrashStackSize;
+  } else {
+    memory = mmap(nullptr, kCrashStackSize, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (memory == MAP_FAILED) return;
+    mapped_ = memory;
   }
-  void* memory = mmap(nullptr, kCrashStackSize, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (memory == MAP_FAILED) return;
   stack_t stack{};
   stack.ss_sp = memory;
   stack.ss_size = kCrashStackSize;
-  if (sigaltstack(&stack, nullptr) != 0) {
-    munmap(memory, kCrashStackSize);
-    return;
-  }
-  memory_ = memory;
+  installed_ = sigaltstack(&stack, nullptr) == 0;
 }
 
 CrashStack::~CrashStack() {
-  t_stack_low = 0;
-  if (memory_ == nullptr) return;
-  stack_t disable{};
-  disable.ss_flags = SS_DISABLE;
-  sigaltstack(&disable, nullptr);
-  munmap(memory_, kCrashStackSize);
+  if (installed_) {
+    stack_t disable{};
+    disable.ss_flags = SS_DISABLE;
+    sigaltstack(&disable, nullptr);
+  }
+  if (mapped_ != nullptr) munmap(mapped_, kCrashStackSize);
 }
 
 absl::StatusOr<ChildStream*> ChildStream::Create(size_t capacity) {
@@ -109,6 +117,11 @@ absl::StatusOr<ChildStream*> ChildStream::Create(size_t capacity) {
   if (memory == MAP_FAILED) {
     return absl::ResourceExhaustedError(
         absl::StrCat("cannot map the isolation stream: ", std::strerror(errno)));
+  }
+  if (g_alt_stacks == nullptr) {
+    void* stacks = mmap(nullptr, kAltStacks * kCrashStackSize, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (stacks != MAP_FAILED) g_alt_stacks = static_cast<char*>(stacks);
   }
   return new ChildStream(new (memory) Header(), capacity);
 }

@@ -76,18 +76,19 @@ class ChildStream {
   int events_ = 0;
 };
 
-// An alternate signal stack for the calling thread, so a stack overflow
-// still reaches the crash handler; released on destruction. Knows the
-// thread's stack bounds, to tell an overflow from another bad access.
+// An alternate signal stack for the calling thread of the run (`thread`,
+// its id) in an isolated child, so that a stack overflow still reaches the
+// crash handler; released on destruction.
 class CrashStack {
  public:
-  CrashStack();
+  explicit CrashStack(uint32_t thread);
   ~CrashStack();
   CrashStack(const CrashStack&) = delete;
   CrashStack& operator=(const CrashStack&) = delete;
 
  private:
-  void* memory_ = nullptr;
+  bool installed_ = false;
+  void* mapped_ = nullptr;  // when not one of the stacks mapped in advance
 };
 
 }  // namespace lockstep::native_internal

@@ -372,7 +372,7 @@ void* Session::Trampoline(void* arg) {
   Session& s = Get();
   t_binding = Binding{start->epoch, start->id};
   // In an isolated child: a stack overflow still reports its thread.
-  const CrashStack crash_stack;
+  const CrashStack crash_stack(start->id);
   s.ThreadBegin(start->id);
   // Runs when the thread finishes, returns or calls pthread_exit (which
   // unwinds the stack).
