@@ -598,6 +598,15 @@ RunResult NativeRunner::Run(const std::function<void()>& body, const NativeOptio
     }
     *trace.mutable_failure() = failure;
     if (!note.empty()) trace.mutable_failure()->set_note(std::move(note));
+    if (trace.failure().thread() >= static_cast<uint32_t>(trace.threads_size())) {
+      // Never expected; but a trace that names no known thread would not be
+      // written, and a found bug must be reported.
+      Failure* recorded = trace.mutable_failure();
+      recorded->set_note(absl::StrCat(recorded->note(), recorded->note().empty() ? "" : " ",
+                                      "The runner could not tell which thread failed (it said ",
+                                      recorded->thread(), ")."));
+      recorded->set_thread(0);
+    }
     trace.mutable_native()->set_quantum_expirations(iteration.native.quantum_expirations);
     result.trace = std::move(trace);
     break;
