@@ -275,12 +275,19 @@ TEST(NativeFailureTest, ForkIsAnEventAndNoProcessOutlivesTheRun) {
   ASSERT_EQ(pipe2(pids, O_CLOEXEC | O_NONBLOCK), 0);
   const int pid_out = pids[1];
   auto body = [pid_out] {
+    int ready[2];
+    if (pipe(ready) != 0) return;
     const pid_t pid = fork();
     if (pid == 0) {
       const pid_t me = getpid();
       (void)!write(pid_out, &me, sizeof(me));
+      (void)!write(ready[1], "r", 1);
       while (true) pause();  // outlives the iteration unless killed
     }
+    char byte;
+    (void)!read(ready[0], &byte, 1);  // its pid is written
+    close(ready[0]);
+    close(ready[1]);
     RecordFailure(Failure::ASSERTION, "failed after forking", __FILE__, __LINE__);
   };
   const NativeOptions options = Control(2);
@@ -317,13 +324,18 @@ TEST(NativeFailureTest, ForkedProcessEndsWhenTheTestProcessDies) {
     const int pid_out = pids[1];
     NativeRunner::Run(
         [pid_out] {
+          int ready[2];
+          if (pipe(ready) != 0) return;
           const pid_t pid = fork();
           if (pid == 0) {
             const pid_t me = getpid();
             (void)!write(pid_out, &me, sizeof(me));
+            (void)!write(ready[1], "r", 1);
             while (true) pause();
           }
-          kill(getppid(), SIGKILL);  // the test process
+          char byte;
+          (void)!read(ready[0], &byte, 1);  // its pid is written
+          kill(getppid(), SIGKILL);         // the test process
           while (true) pause();
         },
         Control(1));
