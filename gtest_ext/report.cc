@@ -111,6 +111,9 @@ std::string FailureReport(const Options& options, const RunResult& result,
   std::string report = absl::StrCat(
       "lockstep found a failing schedule\n", "  failure:   ", FailureHeadline(trace), "\n",
       "             ", Indent(trace.failure().message(), "             "), "\n",
+      trace.failure().note().empty()
+          ? std::string()
+          : absl::StrCat("  note:      ", Indent(trace.failure().note(), "             "), "\n"),
       "  strategy:  ", StrategyLabel(trace.strategy()),
       trace.strategy().spurious_wakeups() ? ", spurious wake-ups on" : "", "\n",
       "  seed:      base seed ", options.seed, ", iteration ", trace.iteration(),
