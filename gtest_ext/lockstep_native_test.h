@@ -16,8 +16,8 @@
 // The body runs once per iteration, each in a forked child process by
 // default, with its threads serialized and scheduled by the strategy at every
 // pthread call (see lockstep/native/native_runner.h). EXPECT_*/ASSERT_* work
-// in every thread; assert(), abort(), std::terminate and crashes are reported
-// as failures with their trace. Options follow the name, as designated
+// in every thread; assert(), abort(), std::terminate, crashes, exit() and
+// hangs are reported as failures with their trace. Options follow the name, as designated
 // initializers of lockstep::NativeOptions in declaration order:
 //
 //   TEST_LOCKSTEP_NATIVE(QueueTest, NoLostWakeup, .iterations = 500,

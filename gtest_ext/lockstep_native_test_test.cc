@@ -1,7 +1,12 @@
 // TEST_LOCKSTEP_NATIVE as a user writes it, and the failures it reports.
 #include "gtest_ext/lockstep_native_test.h"
 
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include "gtest/gtest-spi.h"
@@ -55,14 +60,64 @@ TEST(NativeMacroTest, AssertionInAThreadFailsTheTestOnceWithReport) {
       "lockstep found a failing schedule");
 }
 
+// The failures `run` reports (GoogleTest failures of any thread), joined.
+std::string ReportOf(const std::function<void()>& run) {
+  testing::TestPartResultArray results;
+  {
+    testing::ScopedFakeTestPartResultReporter reporter(
+        testing::ScopedFakeTestPartResultReporter::INTERCEPT_ALL_THREADS, &results);
+    run();
+  }
+  std::string report;
+  for (int i = 0; i < results.size(); ++i) {
+    if (results.GetTestPartResult(i).failed()) report += results.GetTestPartResult(i).message();
+  }
+  return report;
+}
+
+int* volatile g_null = nullptr;
+
 TEST(NativeMacroTest, AbortInTheCodeUnderTestIsAReportedCrash) {
-  EXPECT_NONFATAL_FAILURE_ON_ALL_THREADS(
-      lockstep::gtest_internal::RunLockstepNativeTest(lockstep::NativeOptions{.iterations = 5},
-                                                      [] {
-                                                        std::thread t([] { std::abort(); });
-                                                        t.join();
-                                                      }),
-      "crash");
+  const std::string report = ReportOf([] {
+    lockstep::gtest_internal::RunLockstepNativeTest(lockstep::NativeOptions{.iterations = 5}, [] {
+      std::thread t([] { std::abort(); });
+      t.join();
+    });
+  });
+  EXPECT_NE(report.find("failure:   crash at step"), std::string::npos) << report;
+  EXPECT_NE(report.find("SIGABRT"), std::string::npos) << report;
+  EXPECT_NE(report.find("trace:"), std::string::npos) << report;
+  EXPECT_EQ(report.find("NOT WRITTEN"), std::string::npos) << report;
+}
+
+TEST(NativeMacroTest, SegfaultInAThreadIsAReportedCrashOfThatThread) {
+  const std::string report = ReportOf([] {
+    lockstep::gtest_internal::RunLockstepNativeTest(lockstep::NativeOptions{.iterations = 5}, [] {
+      std::thread t([] { *g_null = 1; });
+      t.join();
+    });
+  });
+  EXPECT_NE(report.find("failure:   crash at step"), std::string::npos) << report;
+  EXPECT_NE(report.find("SIGSEGV (invalid memory access), in thread 1"), std::string::npos)
+      << report;
+  EXPECT_EQ(report.find("NOT WRITTEN"), std::string::npos) << report;
+}
+
+TEST(NativeMacroTest, SpinningThreadIsAReportedTimeoutWithItsTrace) {
+  const std::string report = ReportOf([] {
+    lockstep::gtest_internal::RunLockstepNativeTest(
+        lockstep::NativeOptions{.iterations = 2, .watchdog = std::chrono::milliseconds(300)}, [] {
+          std::thread t([] {
+            std::atomic<bool> stop{false};
+            while (!stop.load(std::memory_order_relaxed)) {
+            }
+          });
+          t.join();
+        });
+  });
+  EXPECT_NE(report.find("failure:   timeout at step"), std::string::npos) << report;
+  EXPECT_NE(report.find("thread 1 stopped reaching interposed calls"), std::string::npos) << report;
+  EXPECT_EQ(report.find("NOT WRITTEN"), std::string::npos) << report;
 }
 
 }  // namespace

@@ -91,6 +91,16 @@ TEST(FailureReportTest, NamesEverythingAndPrintsBothCommandForms) {
   EXPECT_THAT(report, Not(HasSubstr("unzip")));
 }
 
+TEST(FailureReportTest, PrintsTheFailuresNoteWhenThereIsOne) {
+  CommandContext context{.binary = "t"};
+  RunResult result = FailedResult();
+  EXPECT_THAT(FailureReport(TestOptions(), result, "/t.lockstep", absl::OkStatus(), context),
+              Not(HasSubstr("note:")));
+  result.trace->mutable_failure()->set_note("re-execution diverged at step 3: it passed");
+  EXPECT_THAT(FailureReport(TestOptions(), result, "/t.lockstep", absl::OkStatus(), context),
+              HasSubstr("\n  note:      re-execution diverged at step 3: it passed\n"));
+}
+
 TEST(FailureReportTest, UnderBazelTestPointsIntoOutputsZip) {
   CommandContext context{
       .binary = "bazel-bin/bank/test", .bazel_target = "//bank:test", .under_bazel_test = true};

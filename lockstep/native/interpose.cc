@@ -1,4 +1,5 @@
-// The interposed pthread, semaphore, yield, sleep and clock functions.
+// The interposed pthread, semaphore, yield, sleep, clock, fork and exit
+// functions.
 //
 // Defined in the test binary (or a library it links ahead of libc), these
 // take the place of libc's for the binary and the libraries it loads
@@ -9,6 +10,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -216,6 +218,35 @@ unsigned sleep(unsigned seconds) {
 int clock_gettime(clockid_t clock, timespec* out) {
   if (Managed() && S().VirtualClock(clock, out)) return 0;
   return Real().clock_gettime(clock, out);
+}
+
+pid_t fork() {
+  if (Managed()) return S().Fork();
+  return Real().fork();
+}
+
+void exit(int status) noexcept {
+  if (Managed()) S().ProcessExit("exit", status);
+  Real().exit(status);
+  __builtin_unreachable();
+}
+
+void _exit(int status) {
+  if (Managed()) S().ProcessExit("_exit", status);
+  Real()._exit(status);
+  __builtin_unreachable();
+}
+
+void _Exit(int status) noexcept {
+  if (Managed()) S().ProcessExit("_Exit", status);
+  Real()._exit(status);
+  __builtin_unreachable();
+}
+
+void quick_exit(int status) noexcept {
+  if (Managed()) S().ProcessExit("quick_exit", status);
+  Real().quick_exit(status);
+  __builtin_unreachable();
 }
 
 }  // extern "C"

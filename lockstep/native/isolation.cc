@@ -1,6 +1,8 @@
 #include "lockstep/native/isolation.h"
 
+#include <signal.h>
 #include <sys/mman.h>
+#include <ucontext.h>
 
 #include <cstring>
 #include <string>
@@ -25,9 +27,89 @@ struct ChildStream::Header {
   std::atomic<uint64_t> committed;  // bytes of complete records
   std::atomic<int> crash_signal;
   std::atomic<uint32_t> crash_thread;
+  std::atomic<uint32_t> stack_overflow;
   std::atomic<uint32_t> overflowed;
   char data[];
 };
+
+namespace {
+
+ChildStream* g_crash_stream = nullptr;  // the child's, for its signal handler
+constexpr int kCrashSignals[] = {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP};
+
+// Alternate signal stacks: one per thread id below kAltStacks, mapped once
+// by the parent (children get them without a system call), more on demand.
+constexpr size_t kCrashStackSize = 64 * 1024;
+constexpr uint32_t kAltStacks = 64;
+char* g_alt_stacks = nullptr;
+
+// The stack pointer where the signal interrupted the thread, or 0.
+uintptr_t StackPointer(void* context) {
+#if defined(__x86_64__)
+  return static_cast<uintptr_t>(static_cast<ucontext_t*>(context)->uc_mcontext.gregs[REG_RSP]);
+#elif defined(__aarch64__)
+  return static_cast<uintptr_t>(static_cast<ucontext_t*>(context)->uc_mcontext.sp);
+#else
+  (void)context;
+  return 0;
+#endif
+}
+
+void OnCrash(int signal, siginfo_t* info, void* context) {
+  const uint32_t thread = Session::Managed() ? t_binding.id : internal::kNoThread;
+  // A fault next to the stack pointer is a push or a new frame running
+  // into the guard page below the stack: a stack overflow.
+  const uintptr_t address = reinterpret_cast<uintptr_t>(info->si_addr);
+  const uintptr_t sp = StackPointer(context);
+  const bool overflow = (signal == SIGSEGV || signal == SIGBUS) && sp != 0 &&
+                        address + 65536 >= sp && address <= sp + 65536;
+  if (ChildStream* stream = g_crash_stream) stream->NoteCrash(signal, thread, overflow);
+  ::signal(signal, SIG_DFL);
+  raise(signal);
+}
+
+}  // namespace
+
+void ChildStream::InstallCrashHandlers(ChildStream* stream) {
+  g_crash_stream = stream;
+  struct sigaction action {};
+  action.sa_sigaction = &OnCrash;
+  action.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  sigemptyset(&action.sa_mask);
+  for (int signal : kCrashSignals) sigaction(signal, &action, nullptr);
+}
+
+void ChildStream::DetachCrashHandlers() {
+  if (g_crash_stream == nullptr) return;
+  g_crash_stream = nullptr;
+  for (int signal : kCrashSignals) ::signal(signal, SIG_DFL);
+}
+
+CrashStack::CrashStack(uint32_t thread) {
+  if (g_crash_stream == nullptr) return;  // only an isolated child reports crashes
+  void* memory = nullptr;
+  if (thread < kAltStacks && g_alt_stacks != nullptr) {
+    memory = g_alt_stacks + thread * kCrashStackSize;
+  } else {
+    memory = mmap(nullptr, kCrashStackSize, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (memory == MAP_FAILED) return;
+    mapped_ = memory;
+  }
+  stack_t stack{};
+  stack.ss_sp = memory;
+  stack.ss_size = kCrashStackSize;
+  installed_ = sigaltstack(&stack, nullptr) == 0;
+}
+
+CrashStack::~CrashStack() {
+  if (installed_) {
+    stack_t disable{};
+    disable.ss_flags = SS_DISABLE;
+    sigaltstack(&disable, nullptr);
+  }
+  if (mapped_ != nullptr) munmap(mapped_, kCrashStackSize);
+}
 
 absl::StatusOr<ChildStream*> ChildStream::Create(size_t capacity) {
   void* memory = mmap(nullptr, sizeof(Header) + capacity, PROT_READ | PROT_WRITE,
@@ -35,6 +117,11 @@ absl::StatusOr<ChildStream*> ChildStream::Create(size_t capacity) {
   if (memory == MAP_FAILED) {
     return absl::ResourceExhaustedError(
         absl::StrCat("cannot map the isolation stream: ", std::strerror(errno)));
+  }
+  if (g_alt_stacks == nullptr) {
+    void* stacks = mmap(nullptr, kAltStacks * kCrashStackSize, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (stacks != MAP_FAILED) g_alt_stacks = static_cast<char*>(stacks);
   }
   return new ChildStream(new (memory) Header(), capacity);
 }
@@ -45,6 +132,7 @@ void ChildStream::Reset() {
   header_->committed.store(0, std::memory_order_relaxed);
   header_->crash_signal.store(0, std::memory_order_relaxed);
   header_->crash_thread.store(internal::kNoThread, std::memory_order_relaxed);
+  header_->stack_overflow.store(0, std::memory_order_relaxed);
   header_->overflowed.store(0, std::memory_order_relaxed);
   decisions_ = 0;
   threads_ = objects_ = events_ = 0;
@@ -68,19 +156,19 @@ void ChildStream::AppendMessage(uint32_t tag, const google::protobuf::MessageLit
   Append(tag, bytes.data(), static_cast<uint32_t>(bytes.size()));
 }
 
-void ChildStream::Flush(const internal::Controller& controller, const Trace* trace) {
+void ChildStream::Flush(const internal::Controller& controller, const Trace& tables,
+                        const Trace* trace) {
   const std::vector<internal::DecisionRecord>& decisions = controller.decisions();
-  if (decisions_ > decisions.size()) decisions_ = 0;  // a new iteration
   for (; decisions_ < decisions.size(); ++decisions_) {
     Append(kDecision, &decisions[decisions_], sizeof(internal::DecisionRecord));
   }
+  for (; threads_ < tables.threads_size(); ++threads_) {
+    AppendMessage(kThread, tables.threads(threads_));
+  }
+  for (; objects_ < tables.objects_size(); ++objects_) {
+    AppendMessage(kObject, tables.objects(objects_));
+  }
   if (trace == nullptr) return;
-  for (; threads_ < trace->threads_size(); ++threads_) {
-    AppendMessage(kThread, trace->threads(threads_));
-  }
-  for (; objects_ < trace->objects_size(); ++objects_) {
-    AppendMessage(kObject, trace->objects(objects_));
-  }
   for (; events_ < trace->events_size(); ++events_) AppendMessage(kEvent, trace->events(events_));
 }
 
@@ -98,8 +186,13 @@ void ChildStream::WriteOutcome(const NativeOutcome& native) {
   Append(kOutcome, record.data(), static_cast<uint32_t>(record.size()));
 }
 
-void ChildStream::NoteCrash(int signal, uint32_t thread) {
+void ChildStream::NoteCrash(int signal, uint32_t thread, bool stack_overflow) {
+  // The first crash is the one reported (another thread may crash after).
+  int none = 0;
+  static std::atomic<int> claimed{0};
+  if (!claimed.compare_exchange_strong(none, 1)) return;
   header_->crash_thread.store(thread, std::memory_order_relaxed);
+  header_->stack_overflow.store(stack_overflow ? 1 : 0, std::memory_order_relaxed);
   header_->crash_signal.store(signal, std::memory_order_release);
 }
 
@@ -107,6 +200,7 @@ ChildStream::Contents ChildStream::Read() const {
   Contents contents;
   contents.crash_signal = header_->crash_signal.load(std::memory_order_acquire);
   contents.crash_thread = header_->crash_thread.load(std::memory_order_relaxed);
+  contents.stack_overflow = header_->stack_overflow.load(std::memory_order_relaxed) != 0;
   contents.overflowed = header_->overflowed.load(std::memory_order_relaxed) != 0;
   const uint64_t end = header_->committed.load(std::memory_order_acquire);
   uint64_t at = 0;

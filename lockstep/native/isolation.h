@@ -27,13 +27,22 @@ class ChildStream {
   // Parent, before each fork: empties the stream.
   void Reset();
 
-  // Child: appends what is new since the last call (decisions, and when
-  // recording, threads, objects and events).
-  void Flush(const internal::Controller& controller, const Trace* trace);
+  // Child: appends what is new since the last call: the decisions, the
+  // session's thread and object tables (`tables`), and when recording the
+  // events of `trace`. Called before every hand-over of the baton and
+  // before a thread leaves the model, so a crash loses nothing decided.
+  void Flush(const internal::Controller& controller, const Trace& tables, const Trace* trace);
   // Child: the iteration's end (after a last Flush).
   void WriteOutcome(const NativeOutcome& outcome);
   // Child, from a signal handler: which signal killed it, in which thread.
-  void NoteCrash(int signal, uint32_t thread);
+  void NoteCrash(int signal, uint32_t thread, bool stack_overflow);
+
+  // Child: catches the crash signals and notes them in `stream` (on an
+  // alternate stack, see CrashStack) before dying of them.
+  static void InstallCrashHandlers(ChildStream* stream);
+  // A process forked by the code under test: crash signals take their
+  // default action again and nothing more is noted in the stream.
+  static void DetachCrashHandlers();
 
   struct Contents {
     std::vector<internal::DecisionRecord> decisions;
@@ -46,6 +55,7 @@ class ChildStream {
     StrategyConfig strategy_config;
     int crash_signal = 0;
     uint32_t crash_thread = internal::kNoThread;
+    bool stack_overflow = false;
     bool overflowed = false;
   };
   // Parent, after the child exited.
@@ -64,6 +74,21 @@ class ChildStream {
   int threads_ = 0;
   int objects_ = 0;
   int events_ = 0;
+};
+
+// An alternate signal stack for the calling thread of the run (`thread`,
+// its id) in an isolated child, so that a stack overflow still reaches the
+// crash handler; released on destruction.
+class CrashStack {
+ public:
+  explicit CrashStack(uint32_t thread);
+  ~CrashStack();
+  CrashStack(const CrashStack&) = delete;
+  CrashStack& operator=(const CrashStack&) = delete;
+
+ private:
+  bool installed_ = false;
+  void* mapped_ = nullptr;  // when not one of the stacks mapped in advance
 };
 
 }  // namespace lockstep::native_internal

@@ -3,7 +3,10 @@
 #include <execinfo.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -81,32 +84,22 @@ using native_internal::IterationSetup;
 using native_internal::NativeOutcome;
 using native_internal::Session;
 
-// What one iteration left: its outcome and decisions, and (when recording)
-// its threads, objects and events in the trace passed in.
+// What one iteration left: its outcome and decisions, and in `record` its
+// threads and objects, and when recording (or observing) its events.
 struct IterationResult {
   NativeOutcome native;
   std::vector<DecisionRecord> decisions;
+  Trace record;
 };
 
-ChildStream* g_crash_stream = nullptr;  // the child's, for its signal handler
-
-void OnCrash(int signal) {
-  const uint32_t thread = Session::Managed() ? native_internal::t_binding.id : internal::kNoThread;
-  if (g_crash_stream != nullptr) g_crash_stream->NoteCrash(signal, thread);
-  ::signal(signal, SIG_DFL);
-  raise(signal);
-}
-
-constexpr int kCrashSignals[] = {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP};
-
-std::string SignalName(int signal) {
+std::string SignalName(int signal, bool stack_overflow) {
   switch (signal) {
     case SIGABRT:
       return "SIGABRT (abort(): a failed assert(), std::terminate, abort())";
     case SIGSEGV:
-      return "SIGSEGV (invalid memory access)";
+      return stack_overflow ? "SIGSEGV (stack overflow)" : "SIGSEGV (invalid memory access)";
     case SIGBUS:
-      return "SIGBUS (bus error)";
+      return stack_overflow ? "SIGBUS (stack overflow)" : "SIGBUS (bus error)";
     case SIGFPE:
       return "SIGFPE (arithmetic error)";
     case SIGILL:
@@ -152,6 +145,30 @@ std::string Tail(const std::string& text, int max_lines) {
   return out;
 }
 
+// Whether the child `pid` has ended, without reaping it: while it is a
+// zombie its pid (and process group id) cannot name another process.
+bool ProcessEnded(pid_t pid) {
+  siginfo_t info{};
+  return waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+         info.si_pid == pid;
+}
+
+// A descriptor that becomes readable when `pid` ends, or -1 (old kernels).
+int ProcessFd(pid_t pid) {
+#ifdef SYS_pidfd_open
+  return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+#else
+  (void)pid;
+  return -1;
+#endif
+}
+
+// The signal an isolated child gets when the test process dies: a
+// real-time one (code under test rarely handles those), whose handler ends
+// the child's whole process group.
+int ParentDiedSignal() { return SIGRTMAX; }
+void EndProcessGroup(int) { kill(0, SIGKILL); }
+
 class IterationRunner {
  public:
   IterationRunner(const NativeOptions& options, ChildStream* stream)
@@ -160,26 +177,28 @@ class IterationRunner {
         .max_steps = options.max_steps, .spurious_wakeups = options.spurious_wakeups});
   }
 
+  // `record`: record every event (observe mode always does).
   IterationResult Run(const std::function<void()>& body, Strategy& strategy, uint64_t iteration,
-                      uint64_t seed, Trace* trace) {
+                      uint64_t seed, bool record) {
     IterationSetup setup{.mode = options_.mode,
                          .resume_quantum_us = options_.resume_quantum_us,
                          .watchdog = options_.watchdog,
                          .spurious_wakeups = options_.spurious_wakeups};
     if (stream_ == nullptr) {
       IterationResult result;
-      result.native =
-          Session::Get().RunIteration(body, *controller_, strategy, iteration, seed, trace, setup);
+      result.native = Session::Get().RunIteration(body, *controller_, strategy, iteration, seed,
+                                                  record ? &result.record : nullptr, setup);
       result.decisions = controller_->decisions();
+      *result.record.mutable_threads() = result.native.tables.threads();
+      *result.record.mutable_objects() = result.native.tables.objects();
       return result;
     }
-    return RunInChild(body, strategy, iteration, seed, trace, setup);
+    return RunInChild(body, strategy, iteration, seed, record, setup);
   }
 
  private:
   IterationResult RunInChild(const std::function<void()>& body, Strategy& strategy,
-                             uint64_t iteration, uint64_t seed, Trace* trace,
-                             IterationSetup setup) {
+                             uint64_t iteration, uint64_t seed, bool record, IterationSetup setup) {
     stream_->Reset();
     deadline_killed_ = false;
     int output[2];
@@ -190,6 +209,7 @@ class IterationRunner {
     }
     std::fflush(stdout);
     std::fflush(stderr);
+    const pid_t parent = getpid();
     const pid_t pid = fork();
     if (pid < 0) {
       close(output[0]);
@@ -198,18 +218,29 @@ class IterationRunner {
                     absl::StrCat("cannot fork the isolated child: ", std::strerror(errno)));
     }
     if (pid == 0) {
+      // A process group of its own, so that every process the code under
+      // test forks ends with it; and the group ends if the test process
+      // dies (killed by a timeout, Ctrl-C...).
+      setpgid(0, 0);
+      struct sigaction on_parent_death {};
+      on_parent_death.sa_handler = &EndProcessGroup;
+      sigemptyset(&on_parent_death.sa_mask);
+      sigaction(ParentDiedSignal(), &on_parent_death, nullptr);
+      prctl(PR_SET_PDEATHSIG, ParentDiedSignal());
+      if (getppid() != parent) _exit(1);
       close(output[0]);
       dup2(output[1], STDERR_FILENO);
-      g_crash_stream = stream_;
-      for (int signal : kCrashSignals) ::signal(signal, &OnCrash);
+      ChildStream::InstallCrashHandlers(stream_);
       setup.stream = stream_;
-      NativeOutcome outcome =
-          Session::Get().RunIteration(body, *controller_, strategy, iteration, seed, trace, setup);
-      stream_->Flush(*controller_, trace);
+      Trace trace;
+      NativeOutcome outcome = Session::Get().RunIteration(body, *controller_, strategy, iteration,
+                                                          seed, record ? &trace : nullptr, setup);
+      stream_->Flush(*controller_, outcome.tables, record ? &trace : nullptr);
       stream_->WriteOutcome(outcome);
       std::fflush(stdout);
       _exit(0);
     }
+    setpgid(pid, pid);  // also here: whichever runs first, the group exists
     close(output[1]);
     const std::string output_text = Drain(output[0], pid);
     close(output[0]);
@@ -218,11 +249,7 @@ class IterationRunner {
 
     ChildStream::Contents contents = stream_->Read();
     result.decisions = std::move(contents.decisions);
-    if (trace != nullptr) {
-      trace->mutable_threads()->MergeFrom(contents.trace.threads());
-      trace->mutable_objects()->MergeFrom(contents.trace.objects());
-      trace->mutable_events()->MergeFrom(contents.trace.events());
-    }
+    result.record = std::move(contents.trace);
     internal::IterationOutcome& outcome = result.native.outcome;
     result.native.quantum_expirations = contents.quantum_expirations;
     if (contents.finished) {
@@ -231,38 +258,8 @@ class IterationRunner {
       outcome.schedule_hash = contents.schedule_hash;
       outcome.strategy_config = contents.strategy_config;
     } else {
-      // Killed (or exited) before it could report: a crash.
-      Failure failure;
-      failure.set_kind(deadline_killed_ ? Failure::TIMEOUT : Failure::CRASH);
-      const int signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-      std::string message =
-          deadline_killed_
-              ? absl::StrCat("the iteration's process did not end within twice the watchdog (",
-                             options_.watchdog.count(), " ms) and was killed")
-          : signal != 0
-              ? absl::StrCat("the code under test crashed: ", SignalName(signal))
-              : absl::StrCat("the iteration's process exited with status ", WEXITSTATUS(status),
-                             " before the iteration ended (exit() in the code under test?)");
-      uint32_t thread = contents.crash_thread;
-      for (const DecisionRecord& d : result.decisions) {
-        if (d.kind == Decision::SCHEDULE) outcome.steps++;
-        if (thread == kNoThread || contents.crash_signal == 0) {
-          if (d.kind == Decision::SCHEDULE) thread = d.value;
-        }
-      }
-      if (contents.crash_signal != 0 && contents.crash_thread != kNoThread) {
-        thread = contents.crash_thread;
-      }
-      if (thread == kNoThread) thread = 0;
-      absl::StrAppend(&message, ", in thread ", thread);
-      if (!output_text.empty()) {
-        absl::StrAppend(&message, "; its output ends with:", Tail(output_text, 8));
-      }
-      failure.set_message(std::move(message));
-      failure.set_step(outcome.steps);
-      failure.set_thread(thread);
-      LocateAssert(output_text, &failure);
-      outcome.failure = std::move(failure);
+      outcome.failure = ChildFailure(status, contents, result, output_text);
+      outcome.steps = outcome.failure->step();
       outcome.strategy_config = strategy.Config();
     }
     if (contents.overflowed && !outcome.failure) {
@@ -278,28 +275,96 @@ class IterationRunner {
     return result;
   }
 
+  // The failure of a child that ended before it could report: killed by a
+  // signal, exited where Lockstep does not see it, or killed by us.
+  Failure ChildFailure(int status, const ChildStream::Contents& contents,
+                       const IterationResult& result, const std::string& output_text) const {
+    Failure failure;
+    const int signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    std::string message;
+    if (deadline_killed_) {
+      failure.set_kind(Failure::TIMEOUT);
+      message = absl::StrCat("the iteration's process did not end within twice the watchdog (",
+                             options_.watchdog.count(), " ms) and was killed");
+    } else if (signal != 0) {
+      failure.set_kind(Failure::CRASH);
+      const int noted = contents.crash_signal != 0 ? contents.crash_signal : signal;
+      message =
+          absl::StrCat("the code under test crashed: ", SignalName(noted, contents.stack_overflow));
+    } else {
+      failure.set_kind(Failure::EXIT);
+      message = absl::StrCat(
+          "the iteration's process exited with status ", WEXITSTATUS(status),
+          " before the iteration ended (an exit outside the run's threads, or a direct system "
+          "call)");
+    }
+    // The thread: the one the crash handler saw, else the last one scheduled
+    // (in control mode the one running, unless some ran outside the model).
+    uint64_t steps = 0;
+    uint32_t thread = kNoThread;
+    for (const DecisionRecord& d : result.decisions) {
+      if (d.kind != Decision::SCHEDULE) continue;
+      ++steps;
+      thread = d.value;
+    }
+    if (contents.crash_signal != 0 && contents.crash_thread != kNoThread) {
+      thread = contents.crash_thread;
+    }
+    if (thread == kNoThread || thread >= static_cast<uint32_t>(result.record.threads_size())) {
+      thread = 0;
+    }
+    absl::StrAppend(&message, ", in thread ", thread);
+    if (!output_text.empty()) {
+      absl::StrAppend(&message, "; its output ends with:", Tail(output_text, 8));
+    }
+    failure.set_message(std::move(message));
+    failure.set_step(steps);
+    failure.set_thread(thread);
+    LocateAssert(output_text, &failure);
+    return failure;
+  }
+
   // Forwards the child's stderr to ours as it comes and keeps it (for the
-  // failure message); kills a child that outlives twice the watchdog.
+  // failure message) until the child ends; kills a child that outlives
+  // twice the watchdog. Then ends every process left in its group
+  // (processes the code under test forked, which may hold the pipe open).
   std::string Drain(int fd, pid_t pid) {
     std::string kept;
     const auto deadline =
         std::chrono::steady_clock::now() + 2 * options_.watchdog + std::chrono::seconds(5);
+    const int process = ProcessFd(pid);
+    bool open = true;
     char buffer[4096];
-    while (true) {
-      pollfd p{fd, POLLIN, 0};
-      const int ready = poll(&p, 1, 100);
-      if (ready > 0) {
-        const ssize_t n = read(fd, buffer, sizeof(buffer));
-        if (n <= 0) break;
-        std::fwrite(buffer, 1, static_cast<size_t>(n), stderr);
-        kept.append(buffer, static_cast<size_t>(n));
-        if (kept.size() > 64 * 1024) kept.erase(0, kept.size() - 32 * 1024);
-      } else if (std::chrono::steady_clock::now() > deadline) {
+    auto read_some = [&] {
+      const ssize_t n = read(fd, buffer, sizeof(buffer));
+      if (n <= 0) {
+        open = false;
+        return;
+      }
+      std::fwrite(buffer, 1, static_cast<size_t>(n), stderr);
+      kept.append(buffer, static_cast<size_t>(n));
+      if (kept.size() > 64 * 1024) kept.erase(0, kept.size() - 32 * 1024);
+    };
+    while (!ProcessEnded(pid)) {
+      if (std::chrono::steady_clock::now() > deadline) {
         kill(pid, SIGKILL);
         deadline_killed_ = true;
         break;
       }
+      pollfd p[2] = {{open ? fd : -1, POLLIN, 0}, {process, POLLIN, 0}};
+      // Without a process descriptor, the end is noticed by polling.
+      const int timeout_ms = process >= 0 ? 100 : open ? 5 : 1;
+      if (poll(p, 2, timeout_ms) > 0 && (p[0].revents & (POLLIN | POLLHUP)) != 0) read_some();
     }
+    kill(-pid, SIGKILL);
+    // What is left in the pipe; a process that left the group may keep it
+    // open, so only what is there now.
+    for (int i = 0; open && i < 64; ++i) {
+      pollfd p{fd, POLLIN, 0};
+      if (poll(&p, 1, 10) <= 0) break;
+      read_some();
+    }
+    if (process >= 0) close(process);
     return kept;
   }
 
@@ -308,6 +373,7 @@ class IterationRunner {
     result.native.outcome.failure = Failure();
     result.native.outcome.failure->set_kind(kind);
     result.native.outcome.failure->set_message(std::move(message));
+    result.record.add_threads()->set_name("main");
     return result;
   }
 
@@ -316,6 +382,55 @@ class IterationRunner {
   std::unique_ptr<Controller> controller_;
   bool deadline_killed_ = false;
 };
+
+// Whether the recording re-execution failed the way the failing run did.
+bool SameWay(const Failure& again, const Failure& original) {
+  return SameFailure(again, original) && again.thread() == original.thread() &&
+         again.step() == original.step();
+}
+
+// Failure.note for a re-execution that did not fail the way the failing
+// run did: where it diverged and what it did instead.
+std::string DivergenceNote(const IterationResult& again, uint32_t expirations) {
+  const std::optional<Failure>& failure = again.native.outcome.failure;
+  std::string what;
+  if (!failure) {
+    what = absl::StrCat("at step ", again.native.outcome.steps,
+                        ": the re-execution passed (it ran to the end without failing)");
+  } else if (failure->kind() == Failure::NONDETERMINISM) {
+    absl::string_view message = failure->message();
+    // The replay strategy's reason, without its general explanation.
+    message = message.substr(0, message.find(". The test body behaves"));
+    constexpr absl::string_view kAtStep = "replay diverged at step ";
+    constexpr absl::string_view kDiverged = "replay diverged: ";
+    if (message.substr(0, kAtStep.size()) == kAtStep) {
+      what = absl::StrCat("at step ", message.substr(kAtStep.size()));
+    } else if (message.substr(0, kDiverged.size()) == kDiverged) {
+      what = absl::StrCat("at step ", failure->step(), ": ", message.substr(kDiverged.size()));
+    } else {
+      what = absl::StrCat("at step ", failure->step(), ": ", message);
+    }
+  } else {
+    what = absl::StrCat(
+        "at step ", failure->step(),
+        ": it failed differently: ", std::string(FailureKindName(failure->kind())), " in thread ",
+        failure->thread(),
+        failure->location().file().empty()
+            ? std::string()
+            : absl::StrCat(" at ", failure->location().file(), ":", failure->location().line()),
+        ": ", failure->message());
+  }
+  const uint32_t outside = expirations + again.native.quantum_expirations;
+  return absl::StrCat(
+      "re-execution diverged ", what, ". ",
+      outside > 0
+          ? absl::StrCat("Threads ran outside the model (", outside,
+                         " quantum expirations), so the schedule was not fully controlled; a "
+                         "larger resume_quantum_us may help. ")
+          : "The code depends on something besides the schedule (real time, randomness, "
+            "synchronization Lockstep does not model, state kept across iterations). ",
+      "The trace holds the failing run's decisions, without events.");
+}
 
 absl::Status ValidateOptions(const NativeOptions& options) {
   if (options.iterations == 0) return absl::InvalidArgumentError("iterations must be >= 1");
@@ -373,12 +488,24 @@ void AddDecisions(const std::vector<DecisionRecord>& decisions, Trace* trace) {
   }
 }
 
+// Moves the threads, objects and events of a run into `trace`.
+void AddRecord(Trace record, Trace* trace) {
+  trace->mutable_threads()->Swap(record.mutable_threads());
+  trace->mutable_objects()->Swap(record.mutable_objects());
+  trace->mutable_events()->Swap(record.mutable_events());
+}
+
 std::atomic<bool> g_running{false};
+
+// In the child of a fork() by the code under test.
+void AtForkChild() { Session::DetachForkedProcess(); }
 
 }  // namespace
 
 RunResult NativeRunner::Run(const std::function<void()>& body, const NativeOptions& options) {
   native_internal::LinkInterposer();
+  static const bool at_fork_registered = pthread_atfork(nullptr, nullptr, &AtForkChild) == 0;
+  (void)at_fork_registered;
   RunResult result;
   if (InRun() || g_running.exchange(true)) {
     result.status = absl::FailedPreconditionError(
@@ -414,10 +541,18 @@ RunResult NativeRunner::Run(const std::function<void()>& body, const NativeOptio
   if (const Trace* recorded = options.replay) {
     Trace trace = TraceHeader(*recorded);
     *trace.mutable_decisions() = recorded->decisions();
-    IterationResult replayed =
-        runner.Run(body, **strategy, recorded->iteration(), recorded->iteration_seed(), &trace);
-    if (replayed.native.outcome.failure) {
-      *trace.mutable_failure() = std::move(*replayed.native.outcome.failure);
+    IterationResult replayed = runner.Run(body, **strategy, recorded->iteration(),
+                                          recorded->iteration_seed(), /*record=*/true);
+    AddRecord(std::move(replayed.record), &trace);
+    if (std::optional<Failure>& failure = replayed.native.outcome.failure) {
+      const uint32_t expirations = replayed.native.quantum_expirations;
+      if (failure->kind() == Failure::NONDETERMINISM && expirations > 0) {
+        failure->set_note(
+            absl::StrCat("threads ran outside the model during the replay (", expirations,
+                         " quantum expirations), so it was not fully controlled; a larger "
+                         "resume_quantum_us may help"));
+      }
+      *trace.mutable_failure() = std::move(*failure);
     }
     trace.mutable_native()->set_quantum_expirations(replayed.native.quantum_expirations);
     result.iterations = 1;
@@ -435,47 +570,42 @@ RunResult NativeRunner::Run(const std::function<void()>& body, const NativeOptio
     const uint64_t seed = internal::IterationSeed(options.seed, i);
     // Observe mode cannot re-execute a schedule, so it records every
     // iteration as it runs.
-    Trace observed;
-    IterationResult iteration =
-        runner.Run(body, **strategy, i, seed, observe ? &observed : nullptr);
+    IterationResult iteration = runner.Run(body, **strategy, i, seed, /*record=*/observe);
     ++result.iterations;
     result.total_steps += iteration.native.outcome.steps;
     schedules.insert(iteration.native.outcome.schedule_hash);
-    std::optional<Failure>& failure = iteration.native.outcome.failure;
-    if (!failure) continue;
+    if (!iteration.native.outcome.failure) continue;
+    // The failure that happened is the one reported, whatever a
+    // re-execution does.
+    const Failure failure = std::move(*iteration.native.outcome.failure);
 
     Trace trace = Header(options, i, seed, iteration.native.outcome.strategy_config);
+    AddDecisions(iteration.decisions, &trace);
+    std::string note;
     if (observe) {
-      trace.mutable_threads()->Swap(observed.mutable_threads());
-      trace.mutable_objects()->Swap(observed.mutable_objects());
-      trace.mutable_events()->Swap(observed.mutable_events());
-      *trace.mutable_failure() = std::move(*failure);
+      AddRecord(std::move(iteration.record), &trace);
     } else {
-      // Re-execute the failing schedule, recording everything.
-      AddDecisions(iteration.decisions, &trace);
+      // Re-execute the failing run's decisions, recording every event; the
+      // events are kept only when it fails the same way.
       ReplayStrategy replay(trace);
-      IterationResult again = runner.Run(body, replay, i, seed, &trace);
-      if (again.native.outcome.failure && SameFailure(*again.native.outcome.failure, *failure)) {
-        *trace.mutable_failure() = std::move(*again.native.outcome.failure);
+      IterationResult again = runner.Run(body, replay, i, seed, /*record=*/true);
+      if (again.native.outcome.failure && SameWay(*again.native.outcome.failure, failure)) {
+        AddRecord(std::move(again.record), &trace);
       } else {
-        Failure* recorded = trace.mutable_failure();
-        *recorded = *failure;
-        recorded->set_kind(Failure::NONDETERMINISM);
-        recorded->set_message(absl::StrCat(
-            "the failing iteration did not fail the same way when re-executed with the same "
-            "decisions (",
-            iteration.native.quantum_expirations > 0
-                ? "threads ran outside the model after their quantum expired, so the schedule "
-                  "was not fully controlled"
-                : "the code depends on something other than the schedule: real time, "
-                  "randomness, state kept across iterations (isolate=false?)",
-            "). First run: ", std::string(FailureKindName(failure->kind())), ": ",
-            failure->message(), "; re-execution: ",
-            again.native.outcome.failure
-                ? absl::StrCat(std::string(FailureKindName(again.native.outcome.failure->kind())),
-                               ": ", again.native.outcome.failure->message())
-                : std::string("passed")));
+        AddRecord(std::move(iteration.record), &trace);
+        note = DivergenceNote(again, iteration.native.quantum_expirations);
       }
+    }
+    *trace.mutable_failure() = failure;
+    if (!note.empty()) trace.mutable_failure()->set_note(std::move(note));
+    if (trace.failure().thread() >= static_cast<uint32_t>(trace.threads_size())) {
+      // Never expected; but a trace that names no known thread would not be
+      // written, and a found bug must be reported.
+      Failure* recorded = trace.mutable_failure();
+      recorded->set_note(absl::StrCat(recorded->note(), recorded->note().empty() ? "" : " ",
+                                      "The runner could not tell which thread failed (it said ",
+                                      recorded->thread(), ")."));
+      recorded->set_thread(0);
     }
     trace.mutable_native()->set_quantum_expirations(iteration.native.quantum_expirations);
     result.trace = std::move(trace);

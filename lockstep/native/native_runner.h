@@ -14,8 +14,9 @@
 //
 // Linking this library into the test binary interposes the pthread functions
 // (thread create/join/detach/exit, mutex, rwlock, condition variable, POSIX
-// semaphore, sched_yield, the sleeps and clock_gettime). Outside a native run
-// they pass straight through to the real ones.
+// semaphore, sched_yield, the sleeps and clock_gettime), fork and the exit
+// functions. Outside a native run they pass straight through to the real
+// ones.
 //
 // Control mode (the default): every interposed call is a scheduling point
 // and one thread runs at a time, chosen by the same strategies as the
@@ -33,8 +34,18 @@
 //
 // Isolation (the default): every iteration runs in a forked child process,
 // so global state starts fresh, and a crash (assert, abort, std::terminate,
-// a signal) is a reported failure with its trace. The child streams its
-// decisions and events to the parent through shared memory as it goes.
+// a signal, a stack overflow) is a CRASH naming the signal and the thread,
+// with its trace. The child streams every decision to the parent through
+// shared memory before another thread may run, so the trace replays up to
+// the crash. exit() in a thread of the run is an EXIT failure; a thread that
+// stops reaching interposed calls for `watchdog` is a TIMEOUT naming it and
+// where it is. A process the code under test forks runs outside the model
+// and is killed with the child's process group when the iteration ends.
+//
+// The failure reported is always the one that happened: the failing
+// iteration is re-executed to record its events, and when the re-execution
+// does not fail the same way, the trace keeps the failing run's decisions
+// and Failure.note says where the re-execution diverged.
 #ifndef LOCKSTEP_NATIVE_NATIVE_RUNNER_H_
 #define LOCKSTEP_NATIVE_NATIVE_RUNNER_H_
 
@@ -94,9 +105,12 @@ class NativeRunner {
  public:
   // Runs `body` as thread 0 of each iteration (on an OS thread of its own)
   // until an iteration fails or the iterations or time budget run out. The
-  // failing iteration is re-executed with full recording for its trace (its
-  // runner is RUNNER_NATIVE_CONTROL or RUNNER_NATIVE_OBSERVE). Not
-  // reentrant: one native run at a time per process.
+  // failing iteration is re-executed with full recording for its events
+  // (its runner is RUNNER_NATIVE_CONTROL or RUNNER_NATIVE_OBSERVE); the
+  // failure and the decisions are the failing run's. With `replay`, a body
+  // that does something else given the same decisions fails with
+  // NONDETERMINISM naming the step. Not reentrant: one native run at a time
+  // per process.
   static RunResult Run(const std::function<void()>& body, const NativeOptions& options = {});
 };
 

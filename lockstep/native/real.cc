@@ -65,6 +65,10 @@ void ResolveRealFunctions() {
   Resolve(r.usleep, "usleep");
   Resolve(r.sleep, "sleep");
   Resolve(r.clock_gettime, "clock_gettime");
+  Resolve(r.fork, "fork");
+  Resolve(r.exit, "exit");
+  Resolve(r._exit, "_exit");
+  Resolve(r.quick_exit, "quick_exit");
   g_real_resolved.store(true, std::memory_order_release);
 }
 

@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <semaphore.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include <atomic>
@@ -48,6 +49,10 @@ struct RealFunctions {
   int (*usleep)(useconds_t);
   unsigned (*sleep)(unsigned);
   int (*clock_gettime)(clockid_t, timespec*);
+  pid_t (*fork)();
+  void (*exit)(int);
+  void (*_exit)(int);
+  void (*quick_exit)(int);
 };
 
 extern RealFunctions g_real;

@@ -2,8 +2,12 @@
 
 #include <dlfcn.h>
 #include <execinfo.h>
+#include <link.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -51,39 +55,80 @@ bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
 
-// The code that made the interposed call: the first frame outside the
-// standard library, libc and Lockstep. Function names need the binary's
-// symbols exported (the native library links with -rdynamic); the module
-// offset resolves with `addr2line -e <binary> <offset>`.
-void FillCaller(SourceLocation* out) {
-  void* frames[32];
-  const int n = backtrace(frames, 32);
-  for (int i = 1; i < n; ++i) {
+// The code under test among `frames` (return addresses, innermost first):
+// the first frame outside the standard library, libc and Lockstep. Function
+// names need the binary's symbols exported (the native library links with
+// -rdynamic); the module offset resolves with `addr2line -e <binary>
+// <offset>`. Returns false when every frame is a library's.
+bool LocateFrames(void* const* frames, int n, SourceLocation* out) {
+  for (int i = 0; i < n; ++i) {
     Dl_info info;
-    if (dladdr(frames[i], &info) == 0 || info.dli_fname == nullptr) continue;
+    void* entry = nullptr;
+    if (dladdr1(frames[i], &info, &entry, RTLD_DL_SYMENT) == 0 || info.dli_fname == nullptr) {
+      continue;
+    }
+    const auto* symbol_entry = static_cast<const ElfW(Sym)*>(entry);
     std::string_view module = info.dli_fname;
     module = module.substr(module.rfind('/') + 1);
     if (StartsWith(module, "libstdc++") || StartsWith(module, "libc.so") ||
         StartsWith(module, "liblockstep") || StartsWith(module, "libgtest")) {
       continue;
     }
-    const std::string symbol = info.dli_sname != nullptr ? Demangle(info.dli_sname) : "";
+    const uintptr_t address = reinterpret_cast<uintptr_t>(frames[i]);
+    // dladdr names the nearest exported symbol before the address, which
+    // for a function that is not exported (static, in an anonymous
+    // namespace) is some other function: only trust it within its size.
+    const bool within = info.dli_sname != nullptr && symbol_entry != nullptr &&
+                        address - reinterpret_cast<uintptr_t>(info.dli_saddr) <
+                            std::max<uint64_t>(symbol_entry->st_size, 1);
+    const std::string symbol = within ? Demangle(info.dli_sname) : "";
     if (StartsWith(symbol, "std::") || StartsWith(symbol, "lockstep::") ||
         StartsWith(symbol, "pthread_") || StartsWith(symbol, "__gthread") ||
         StartsWith(symbol, "sem_") || StartsWith(symbol, "void std::") || symbol == "nanosleep" ||
         symbol == "sched_yield" || symbol == "usleep" || symbol == "sleep" ||
-        symbol == "clock_nanosleep") {
+        symbol == "clock_nanosleep" || symbol == "fork" || symbol == "exit" || symbol == "_exit" ||
+        symbol == "_Exit" || symbol == "quick_exit") {
       continue;
     }
     // The return address points after the call: name the call itself.
-    const uintptr_t offset =
-        reinterpret_cast<uintptr_t>(frames[i]) - reinterpret_cast<uintptr_t>(info.dli_fbase) - 1;
+    const uintptr_t offset = address - reinterpret_cast<uintptr_t>(info.dli_fbase) - 1;
     out->set_file(std::string(module));
     out->set_line(0);
     out->set_function(symbol.empty() ? absl::StrCat("+0x", absl::Hex(offset))
                                      : absl::StrCat(symbol, " +0x", absl::Hex(offset)));
-    return;
+    return true;
   }
+  return false;
+}
+
+// The code that made the interposed call.
+void FillCaller(SourceLocation* out) {
+  void* frames[32];
+  const int n = backtrace(frames, 32);
+  if (n > 1) LocateFrames(frames + 1, n - 1, out);
+}
+
+// A failure located inside Lockstep (a deadlock found by the controller,
+// say) is better located at the caller in the code under test.
+bool LocatedInLockstep(const SourceLocation& location) {
+  const std::string& file = location.file();
+  return file.empty() || file.find("lockstep/native/session") != std::string::npos ||
+         file.find("lockstep/internal/") != std::string::npos;
+}
+
+// The watchdog's backtrace of a thread of the run (Session::Sample).
+struct SampleSlot {
+  std::atomic<int> done{0};
+  int count = 0;
+  void* frames[48];
+};
+SampleSlot g_sample;
+
+void OnSample(int) {
+  const int saved = errno;
+  g_sample.count = backtrace(g_sample.frames, 48);
+  g_sample.done.store(1, std::memory_order_release);
+  errno = saved;
 }
 
 }  // namespace
@@ -134,7 +179,7 @@ class Session::Turn {
     if (s.setup_.mode == NativeMode::kControl && c.current_thread() != me_) {
       // Back from outside the model (its quantum expired): take an idle
       // baton, or wait to be scheduled like any runnable thread.
-      if (c.ReturnFromOutside(me_, op)) {
+      if (s.Return(me_, op)) {
         c.set_current(me_);
       } else {
         s.WaitTurn(me_);
@@ -160,6 +205,7 @@ class Session::Turn {
   template <typename F>
   auto Outside(F call) {
     const uint64_t epoch = t_binding.epoch;
+    if (s_.setup_.stream != nullptr && s_.controller_ != nullptr) s_.Flush();
     --s_.inside_;
     s_.lock_.unlock();
     auto result = call();
@@ -169,7 +215,7 @@ class Session::Turn {
     if (epoch != s_.epoch_ || s_.released_) {
       modelled_ = false;
     } else if (s_.controller_->current_thread() != me_) {
-      if (s_.controller_->ReturnFromOutside(me_, PendingOp{})) {
+      if (s_.Return(me_, PendingOp{})) {
         s_.controller_->set_current(me_);
         s_.holder_running_ = true;
       } else {
@@ -197,12 +243,39 @@ Signal& Session::SlotOf(uint32_t id) {
   return *slots_[id];
 }
 
+bool Session::Return(uint32_t id, PendingOp op) {
+  if (id < outside_.size()) outside_[id] = 0;
+  return controller_->ReturnFromOutside(id, op);
+}
+
+void Session::AddThread(uint32_t id, uint32_t parent) {
+  ThreadInfo* info = tables_.add_threads();
+  info->set_id(id);
+  info->set_name(id == 0 ? "main" : "");
+  info->set_parent(parent);
+  if (trace_ != nullptr && id != 0) FillCaller(info->mutable_created_at());
+}
+
+void Session::NoteObject(uint32_t id, const char* kind) {
+  if (id <= static_cast<uint32_t>(tables_.objects_size())) return;
+  // Ids the controller gave to objects the session did not see (Lockstep
+  // primitives used in the body) are filled in as "unknown".
+  while (static_cast<uint32_t>(tables_.objects_size()) < id) {
+    ObjectInfo* info = tables_.add_objects();
+    info->set_id(static_cast<uint32_t>(tables_.objects_size()));
+    info->set_kind(info->id() == id ? kind : "unknown");
+  }
+  // First used here (the native runner does not see constructors).
+  if (trace_ != nullptr) FillCaller(tables_.mutable_objects(id - 1)->mutable_created_at());
+}
+
 NativeObject& Session::Object(const void* address, const char* kind) {
   std::unique_ptr<NativeObject>& object = objects_[address];
   // Memory reused for another kind of object gets a fresh model.
   if (object == nullptr || std::strcmp(object->kind(), kind) != 0) {
     object = std::make_unique<NativeObject>(kind);
   }
+  NoteObject(object->IdIn(*controller_), kind);
   return *object;
 }
 
@@ -233,6 +306,8 @@ NativeOutcome Session::RunIteration(const std::function<void()>& body, Controlle
   main_finished_ = false;
   os_threads_.clear();
   last_call_.clear();
+  outside_.clear();
+  tables_.Clear();
   done_.Reset();
   for (auto& slot : slots_) slot->Reset();
   base_realtime_ns_ = RealNow(CLOCK_REALTIME);
@@ -242,11 +317,13 @@ NativeOutcome Session::RunIteration(const std::function<void()>& body, Controlle
   controller.set_executor(this);
   controller.BeginIteration(strategy, iteration, seed, trace);
   const uint32_t main = controller.SpawnThread("main", /*detached=*/false);
+  AddThread(main, main);
   Pass(main);
   g_active_epoch.store(epoch_, std::memory_order_release);
   Start* start = new Start{nullptr, nullptr, &body, main, epoch_};
   pthread_t os_main;
   const int created = Real().pthread_create(&os_main, nullptr, &Trampoline, start);
+  if (created == 0) os_threads_.push_back(OsThread{os_main, main});
   lock_.unlock();
   if (created != 0) {
     delete start;
@@ -269,7 +346,12 @@ NativeOutcome Session::RunIteration(const std::function<void()>& body, Controlle
     lock_.lock();
   }
   const bool main_finished = main_finished_ || controller.Finished(main);
-  NativeOutcome outcome{controller.EndIteration(), expirations_};
+  NativeOutcome outcome{controller.EndIteration(), expirations_, tables_};
+  if (trace != nullptr) {
+    // The session's tables name callers; the controller's would name itself.
+    *trace->mutable_threads() = tables_.threads();
+    *trace->mutable_objects() = tables_.objects();
+  }
   controller.set_executor(nullptr);
   controller_ = nullptr;
   trace_ = nullptr;
@@ -289,6 +371,8 @@ void* Session::Trampoline(void* arg) {
   std::unique_ptr<Start> start(static_cast<Start*>(arg));
   Session& s = Get();
   t_binding = Binding{start->epoch, start->id};
+  // In an isolated child: a stack overflow still reports its thread.
+  const CrashStack crash_stack(start->id);
   s.ThreadBegin(start->id);
   // Runs when the thread finishes, returns or calls pthread_exit (which
   // unwinds the stack).
@@ -334,7 +418,7 @@ void Session::ThreadDone(uint32_t id) {
     if (setup_.mode == NativeMode::kControl) {
       // The thread may be outside the model (its quantum expired).
       if (controller_->current_thread() != id) {
-        if (controller_->ReturnFromOutside(id, PendingOp{})) {
+        if (Return(id, PendingOp{})) {
           controller_->set_current(id);
         } else {
           WaitTurn(id);
@@ -371,7 +455,7 @@ void Session::WaitTurn(uint32_t me) {
       return;
     }
     // Expired while not yet awake: come back like a thread from outside.
-    if (controller_->ReturnFromOutside(me, PendingOp{})) {
+    if (Return(me, PendingOp{})) {
       controller_->set_current(me);
       holder_running_ = true;
       return;
@@ -380,6 +464,9 @@ void Session::WaitTurn(uint32_t me) {
 }
 
 void Session::Pass(uint32_t to) {
+  // Everything decided reaches the parent before another thread runs (and
+  // perhaps crashes).
+  if (setup_.stream != nullptr) Flush();
   holder_running_ = false;
   if (to != internal::kNoThread) SlotOf(to).Post();
 }
@@ -411,8 +498,7 @@ void Session::HandleFailure() {
   // A failure found inside the model (a deadlock...) is located where the
   // calling thread called in from the code under test.
   std::optional<Failure>& failure = controller_->failure();
-  if (failure && t_binding.epoch == epoch_ &&
-      failure->location().file().find("lockstep/native/") != std::string::npos) {
+  if (failure && t_binding.epoch == epoch_ && LocatedInLockstep(failure->location())) {
     failure->clear_location();
     FillCaller(failure->mutable_location());
   }
@@ -428,13 +514,16 @@ void Session::Release() {
   done_.Post();
 }
 
-void Session::Flush() { setup_.stream->Flush(*controller_, trace_); }
+void Session::Flush() { setup_.stream->Flush(*controller_, tables_, trace_); }
 
 void Session::FinishChild() {
   Flush();
   const uint32_t expirations = expirations_;
-  setup_.stream->WriteOutcome(NativeOutcome{controller_->EndIteration(), expirations});
-  _exit(0);
+  setup_.stream->WriteOutcome(NativeOutcome{controller_->EndIteration(), expirations, {}});
+  // Not exit(): no atexit handler or static destructor may run while the
+  // run's threads are stopped wherever they are.
+  syscall(SYS_exit_group, 0);
+  __builtin_unreachable();
 }
 
 void Session::Watch() {
@@ -458,30 +547,97 @@ void Session::Watch() {
                holder_running_ && !c.aborting()) {
       // The baton holder reached no interposed call for a whole quantum.
       ++expirations_;
+      const uint32_t holder = c.current_thread();
+      const uint32_t outside_before = c.outside_count();
       const uint32_t next = c.ExpireQuantum();
+      if (c.outside_count() > outside_before) {
+        if (outside_.size() <= holder) outside_.resize(holder + 1);
+        outside_[holder] = 1;
+      }
       Pass(next);
-      if (setup_.stream != nullptr) Flush();
     }
-    if (!c.aborting() && now - last_change >= watchdog) {
-      c.RecordFailure(Failure::TIMEOUT, TimeoutMessage(), "", 0);
-    }
+    if (!c.aborting() && now - last_change >= watchdog) ReportTimeout();
     if (c.aborting()) HandleFailure();
     lock_.unlock();
   }
 }
 
-std::string Session::TimeoutMessage() const {
-  std::string message = absl::StrCat(
-      "no interposed call for ", setup_.watchdog.count(), " ms (the watchdog): ",
-      setup_.mode == NativeMode::kControl
-          ? "a thread is blocked in a call Lockstep does not model, or spins without end"
-          : "the threads are hung (a deadlock?)");
+void Session::ReportTimeout() {
+  Controller& c = *controller_;
+  // Control mode: the thread that stopped reaching interposed calls is one
+  // whose quantum expired and that never came back. Observe mode: the last
+  // thread that made a call.
+  uint32_t stuck = kNoThread;
+  if (setup_.mode == NativeMode::kControl) {
+    for (uint32_t t = 0; t < outside_.size() && stuck == kNoThread; ++t) {
+      if (outside_[t] != 0 && !c.Finished(t)) stuck = t;
+    }
+  }
+  if (stuck == kNoThread) stuck = c.current_thread();
+  if (stuck == kNoThread) stuck = 0;
+  SourceLocation where;
+  const bool located = !c.Finished(stuck) && Sample(stuck, &where);
+  c.RecordFailure(Failure::TIMEOUT, TimeoutMessage(stuck), "", 0);
+  std::optional<Failure>& failure = c.failure();
+  if (!failure || failure->kind() != Failure::TIMEOUT) return;
+  failure->set_thread(stuck);
+  if (located) {
+    *failure->mutable_location() = where;
+    absl::StrAppend(failure->mutable_message(), "\n  ", c.ThreadLabel(stuck), " is now at ",
+                    where.function(), " (", where.file(), ")");
+  }
+}
+
+std::string Session::TimeoutMessage(uint32_t stuck) const {
+  std::string message =
+      absl::StrCat("no interposed call for ", setup_.watchdog.count(), " ms (the watchdog): ");
+  if (setup_.mode == NativeMode::kControl) {
+    absl::StrAppend(&message, controller_->ThreadLabel(stuck),
+                    " stopped reaching interposed calls: it spins without end, or is blocked in "
+                    "a call Lockstep does not model");
+    for (uint32_t t = 0; t < outside_.size(); ++t) {
+      if (t == stuck || outside_[t] == 0 || controller_->Finished(t)) continue;
+      absl::StrAppend(&message, "\n  ", controller_->ThreadLabel(t),
+                      " also runs outside the model (its quantum expired)");
+    }
+    return message;
+  }
+  absl::StrAppend(&message, "the threads are hung (a deadlock?)");
   for (size_t t = 0; t < last_call_.size(); ++t) {
     if (last_call_[t].empty() || controller_->Finished(static_cast<uint32_t>(t))) continue;
     absl::StrAppend(&message, "\n  ", controller_->ThreadLabel(static_cast<uint32_t>(t)),
                     ": last call ", last_call_[t]);
   }
   return message;
+}
+
+bool Session::Sample(uint32_t id, SourceLocation* out) {
+  const pthread_t* handle = nullptr;
+  for (const OsThread& t : os_threads_) {
+    if (t.id == id) handle = &t.handle;
+  }
+  if (handle == nullptr) return false;
+  // SIGURG is ignored by default: if the thread has it blocked and takes it
+  // after the old handler is back, nothing happens.
+  struct sigaction action {};
+  struct sigaction previous {};
+  action.sa_handler = &OnSample;
+  action.sa_flags = SA_RESTART;
+  sigemptyset(&action.sa_mask);
+  if (sigaction(SIGURG, &action, &previous) != 0) return false;
+  g_sample.done.store(0, std::memory_order_relaxed);
+  bool answered = false;
+  if (pthread_kill(*handle, SIGURG) == 0) {
+    const timespec millisecond{0, 1000000};
+    for (int i = 0; i < 200 && !answered; ++i) {
+      answered = g_sample.done.load(std::memory_order_acquire) != 0;
+      if (!answered) Real().nanosleep(&millisecond, nullptr);
+    }
+  }
+  sigaction(SIGURG, &previous, nullptr);
+  // Frames 0 and 1 are the handler and the signal trampoline.
+  return answered && g_sample.count > 2 &&
+         LocateFrames(g_sample.frames + 2, g_sample.count - 2, out);
 }
 
 std::optional<uint64_t> Session::VirtualDeadline(clockid_t clock, const timespec* deadline) const {
@@ -526,6 +682,56 @@ void Session::Observe(const char* op, const void* address, const char* kind) {
   FillCaller(event->mutable_location());
 }
 
+// --- Processes ----------------------------------------------------------
+
+pid_t Session::Fork() {
+  Turn turn(*this, Write(0));
+  if (turn.modelled()) {
+    if (setup_.mode == NativeMode::kObserve) {
+      Observe("process.fork", nullptr, "");
+    } else {
+      controller_->SchedulePoint(Write(0), std::source_location::current());
+      if (controller_->aborting()) {
+        HandleFailure();
+      } else {
+        Record("process.fork", 0, std::nullopt, "the new process runs outside the model");
+      }
+    }
+  }
+  turn.Leave();
+  return Real().fork();
+}
+
+void Session::DetachForkedProcess() {
+  // Only the forking thread exists here; the session's lock may have been
+  // held by another: nothing of the session is touched again.
+  g_active_epoch.store(0, std::memory_order_release);
+  t_binding = Binding{};
+  ChildStream::DetachCrashHandlers();
+}
+
+void Session::ProcessExit(const char* call, int status) {
+  lock_.lock();
+  ++inside_;
+  if (t_binding.epoch == epoch_ && !released_ && controller_ != nullptr) {
+    Controller& c = *controller_;
+    const uint32_t me = t_binding.id;
+    c.set_current(me);
+    c.RecordFailure(Failure::EXIT,
+                    absl::StrCat(call, "(", status, ") in ", c.ThreadLabel(me),
+                                 ": the process would end in the middle of the iteration"),
+                    "", 0);
+    HandleFailure();  // an isolated child ends here
+    if (!released_) Release();
+  }
+  --inside_;
+  lock_.unlock();
+  // In-process: ending the process would end the test before it reports;
+  // this thread stays here instead (as a deadlocked one would).
+  Signal never;
+  while (true) never.Wait();
+}
+
 // --- Threads ------------------------------------------------------------
 
 int Session::ThreadCreate(pthread_t* thread, const pthread_attr_t* attr, void* (*start)(void*),
@@ -550,6 +756,7 @@ int Session::ThreadCreate(pthread_t* thread, const pthread_attr_t* attr, void* (
     }
   }
   const uint32_t id = c.SpawnThread("", detached);
+  AddThread(id, turn.me());
   SlotOf(id).Reset();
   if (setup_.mode == NativeMode::kControl) Record("thread.spawn", 0, id);
   Start* s = new Start{start, arg, nullptr, id, epoch_};

@@ -16,6 +16,7 @@
 
 #include <pthread.h>
 #include <semaphore.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include <atomic>
@@ -49,6 +50,9 @@ struct IterationSetup {
 struct NativeOutcome {
   internal::IterationOutcome outcome;
   uint32_t quantum_expirations = 0;
+  // The iteration's threads and objects (recorded or not): a failing run's
+  // trace needs them to name its failure's thread and blocked objects.
+  Trace tables;
 };
 
 // The thread's binding to a native iteration.
@@ -71,7 +75,8 @@ class Session final : public internal::Executor {
   }
 
   // Runs one iteration of `body` in this process and returns when thread 0
-  // has finished or the iteration failed.
+  // has finished or the iteration failed. When recording, `trace` gets the
+  // events and the session's thread and object tables.
   NativeOutcome RunIteration(const std::function<void()>& body, internal::Controller& controller,
                              Strategy& strategy, uint64_t iteration, uint64_t seed, Trace* trace,
                              const IterationSetup& setup);
@@ -97,6 +102,17 @@ class Session final : public internal::Executor {
   // Control mode: the run's virtual time on `clock`; false for clocks it
   // does not model.
   bool VirtualClock(clockid_t clock, timespec* out);
+  // fork(): a scheduling point recorded as "process.fork"; the new process
+  // runs outside the model (DetachForkedProcess).
+  pid_t Fork();
+  // exit(), _exit(), quick_exit() (`call`) from a thread of the run: an EXIT
+  // failure. An isolated child reports it and ends; in-process, the calling
+  // thread never returns (the test process goes on and reports).
+  [[noreturn]] void ProcessExit(const char* call, int status);
+
+  // In the child of a fork() by the code under test (a pthread_atfork child
+  // handler): every interposed call of that process passes straight through.
+  static void DetachForkedProcess();
 
   // --- Executor ---------------------------------------------------------
   void Switch(uint32_t from, uint32_t to) override;
@@ -141,7 +157,19 @@ class Session final : public internal::Executor {
               std::string_view detail = {}, uint32_t woken = internal::kNoThread);
   void Observe(const char* op, const void* address, const char* kind);
   Signal& SlotOf(uint32_t id);
-  std::string TimeoutMessage() const;
+  // Comes back into the model after running outside it (see
+  // Controller::ReturnFromOutside).
+  bool Return(uint32_t id, PendingOp op);
+  // The watchdog fired: a TIMEOUT failure naming the thread that stopped
+  // reaching interposed calls, located where it is now.
+  void ReportTimeout();
+  std::string TimeoutMessage(uint32_t stuck) const;
+  // Where OS thread `id` of the run is executing right now (by a signal that
+  // makes it take a backtrace); false when it did not answer in time.
+  bool Sample(uint32_t id, SourceLocation* out);
+  // The thread and object tables of the iteration (also when not recording).
+  void AddThread(uint32_t id, uint32_t parent);
+  void NoteObject(uint32_t id, const char* kind);
 
   FutexMutex lock_;
   internal::Controller* controller_ = nullptr;
@@ -160,6 +188,9 @@ class Session final : public internal::Executor {
   std::vector<std::unique_ptr<Signal>> slots_;
   std::vector<OsThread> os_threads_;
   std::vector<std::string> last_call_;  // per thread, for hang reports
+  // Per thread: running outside the model since its quantum expired.
+  std::vector<uint8_t> outside_;
+  Trace tables_;  // threads and objects only
   std::unordered_map<const void*, std::unique_ptr<NativeObject>> objects_;
   uint64_t base_realtime_ns_ = 0;
   uint64_t base_monotonic_ns_ = 0;
