@@ -247,14 +247,14 @@ void ReportChildMisuse(const std::string& message) {
   _exit(kMisuseStatus);
 }
 
-std::string SignalDescription(int signal) {
+std::string SignalDescription(int signal, bool stack_overflow) {
   switch (signal) {
     case SIGABRT:
       return "SIGABRT (abort(): a failed assert(), std::terminate, abort())";
     case SIGSEGV:
-      return "SIGSEGV (invalid memory access)";
+      return stack_overflow ? "SIGSEGV (stack overflow)" : "SIGSEGV (invalid memory access)";
     case SIGBUS:
-      return "SIGBUS (bus error)";
+      return stack_overflow ? "SIGBUS (stack overflow)" : "SIGBUS (bus error)";
     case SIGFPE:
       return "SIGFPE (arithmetic error)";
     case SIGILL:
@@ -263,6 +263,38 @@ std::string SignalDescription(int signal) {
       return "SIGKILL";
     default:
       return absl::StrCat("signal ", signal, " (", strsignal(signal), ")");
+  }
+}
+
+std::string OutputTail(const std::string& output, int max_lines) {
+  std::vector<std::string> lines = absl::StrSplit(output, '\n', absl::SkipWhitespace());
+  std::string out;
+  const size_t first = lines.size() > static_cast<size_t>(max_lines) ? lines.size() - max_lines : 0;
+  for (size_t i = first; i < lines.size(); ++i) absl::StrAppend(&out, "\n    ", lines[i]);
+  return out;
+}
+
+void LocateAssert(const std::string& output, Failure* failure) {
+  const std::vector<std::string> lines = absl::StrSplit(output, '\n');
+  for (const std::string& whole : lines) {
+    std::string_view line = whole;
+    const size_t assertion = line.find(": Assertion `");
+    if (assertion == std::string_view::npos) continue;
+    std::string_view rest = line.substr(0, assertion);
+    const size_t after_prog = rest.find(": ");
+    if (after_prog == std::string_view::npos) continue;
+    rest.remove_prefix(after_prog + 2);
+    const size_t after_where = rest.find(": ");
+    const std::string_view where = rest.substr(0, after_where);
+    const size_t colon = where.rfind(':');
+    if (colon == std::string_view::npos) continue;
+    SourceLocation* location = failure->mutable_location();
+    location->set_file(std::string(where.substr(0, colon)));
+    location->set_line(
+        static_cast<uint32_t>(std::atoi(std::string(where.substr(colon + 1)).c_str())));
+    location->set_function(
+        after_where == std::string_view::npos ? "" : std::string(rest.substr(after_where + 2)));
+    return;
   }
 }
 

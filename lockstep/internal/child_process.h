@@ -20,6 +20,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "lockstep/trace.pb.h"
 
 namespace lockstep::internal {
 
@@ -99,8 +100,17 @@ ChildEnd RunInChild(const SharedMemory& memory, const std::function<void()>& chi
 // Returns (doing nothing) outside such a child.
 void ReportChildMisuse(const std::string& message);
 
-// "SIGSEGV (segmentation fault)".
-std::string SignalDescription(int signal);
+// "SIGSEGV (invalid memory access)", or with `stack_overflow`
+// "SIGSEGV (stack overflow)".
+std::string SignalDescription(int signal, bool stack_overflow = false);
+
+// The last `max_lines` lines of a child's `output`, indented for a failure
+// message.
+std::string OutputTail(const std::string& output, int max_lines);
+
+// A failed assert() prints "prog: file:line: function: Assertion `x' failed.";
+// when `output` holds such a line, sets the failure's location from it.
+void LocateAssert(const std::string& output, Failure* failure);
 
 }  // namespace lockstep::internal
 

@@ -156,15 +156,6 @@ Streamed ReadStream(const Area& area) {
   return streamed;
 }
 
-// The last `max_lines` lines of `text`, indented for a failure message.
-std::string Tail(const std::string& text, int max_lines) {
-  std::vector<std::string> lines = absl::StrSplit(text, '\n', absl::SkipWhitespace());
-  std::string out;
-  const size_t first = lines.size() > static_cast<size_t>(max_lines) ? lines.size() - max_lines : 0;
-  for (size_t i = first; i < lines.size(); ++i) absl::StrAppend(&out, "\n    ", lines[i]);
-  return out;
-}
-
 // The decisions the area holds for the current iteration.
 std::vector<DecisionRecord> Decisions(const Area& area) {
   const uint64_t count = area.decision_count.load(std::memory_order_acquire);
@@ -201,7 +192,7 @@ Failure FailureFromEnd(const ChildEnd& end, const ChildHeader& header,
       if (overflow) {
         message = absl::StrCat("stack overflow: thread ", thread, " used up its ",
                                options.stack_size / 1024, " KiB fiber stack (",
-                               SignalDescription(end.signal),
+                               SignalDescription(end.signal, /*stack_overflow=*/true),
                                " at its guard page); unbounded recursion, or a thread that needs "
                                "a larger stack: raise Options::stack_size or "
                                "--lockstep_stack_size (now ",
@@ -247,11 +238,12 @@ Failure FailureFromEnd(const ChildEnd& end, const ChildHeader& header,
       break;
   }
   if (!end.output_tail.empty()) {
-    absl::StrAppend(&message, "; its output ends with:", Tail(end.output_tail, 8));
+    absl::StrAppend(&message, "; its output ends with:", OutputTail(end.output_tail, 8));
   }
   failure.set_message(std::move(message));
   failure.set_step(steps);
   failure.set_thread(thread);
+  LocateAssert(end.output_tail, &failure);
   return failure;
 }
 

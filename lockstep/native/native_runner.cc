@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "lockstep/failure.h"
+#include "lockstep/internal/child_process.h"
 #include "lockstep/internal/controller.h"
 #include "lockstep/internal/prng.h"
 #include "lockstep/native/isolation.h"
@@ -91,59 +92,6 @@ struct IterationResult {
   std::vector<DecisionRecord> decisions;
   Trace record;
 };
-
-std::string SignalName(int signal, bool stack_overflow) {
-  switch (signal) {
-    case SIGABRT:
-      return "SIGABRT (abort(): a failed assert(), std::terminate, abort())";
-    case SIGSEGV:
-      return stack_overflow ? "SIGSEGV (stack overflow)" : "SIGSEGV (invalid memory access)";
-    case SIGBUS:
-      return stack_overflow ? "SIGBUS (stack overflow)" : "SIGBUS (bus error)";
-    case SIGFPE:
-      return "SIGFPE (arithmetic error)";
-    case SIGILL:
-      return "SIGILL (illegal instruction)";
-    case SIGKILL:
-      return "SIGKILL";
-    default:
-      return absl::StrCat("signal ", signal, " (", strsignal(signal), ")");
-  }
-}
-
-// A failed assert() prints "prog: file:line: function: Assertion `x' failed.".
-void LocateAssert(const std::string& output, Failure* failure) {
-  const std::vector<std::string> lines = absl::StrSplit(output, '\n');
-  for (const std::string& whole : lines) {
-    std::string_view line = whole;
-    const size_t assertion = line.find(": Assertion `");
-    if (assertion == std::string_view::npos) continue;
-    std::string_view rest = line.substr(0, assertion);
-    const size_t after_prog = rest.find(": ");
-    if (after_prog == std::string_view::npos) continue;
-    rest.remove_prefix(after_prog + 2);
-    const size_t after_where = rest.find(": ");
-    const std::string_view where = rest.substr(0, after_where);
-    const size_t colon = where.rfind(':');
-    if (colon == std::string_view::npos) continue;
-    SourceLocation* location = failure->mutable_location();
-    location->set_file(std::string(where.substr(0, colon)));
-    location->set_line(
-        static_cast<uint32_t>(std::atoi(std::string(where.substr(colon + 1)).c_str())));
-    location->set_function(
-        after_where == std::string_view::npos ? "" : std::string(rest.substr(after_where + 2)));
-    return;
-  }
-}
-
-// The last `max_lines` lines of `text`, indented for a failure message.
-std::string Tail(const std::string& text, int max_lines) {
-  std::vector<std::string> lines = absl::StrSplit(text, '\n', absl::SkipWhitespace());
-  std::string out;
-  const size_t first = lines.size() > static_cast<size_t>(max_lines) ? lines.size() - max_lines : 0;
-  for (size_t i = first; i < lines.size(); ++i) absl::StrAppend(&out, "\n    ", lines[i]);
-  return out;
-}
 
 // Whether the child `pid` has ended, without reaping it: while it is a
 // zombie its pid (and process group id) cannot name another process.
@@ -289,8 +237,8 @@ class IterationRunner {
     } else if (signal != 0) {
       failure.set_kind(Failure::CRASH);
       const int noted = contents.crash_signal != 0 ? contents.crash_signal : signal;
-      message =
-          absl::StrCat("the code under test crashed: ", SignalName(noted, contents.stack_overflow));
+      message = absl::StrCat("the code under test crashed: ",
+                             internal::SignalDescription(noted, contents.stack_overflow));
     } else {
       failure.set_kind(Failure::EXIT);
       message = absl::StrCat(
@@ -315,12 +263,12 @@ class IterationRunner {
     }
     absl::StrAppend(&message, ", in thread ", thread);
     if (!output_text.empty()) {
-      absl::StrAppend(&message, "; its output ends with:", Tail(output_text, 8));
+      absl::StrAppend(&message, "; its output ends with:", internal::OutputTail(output_text, 8));
     }
     failure.set_message(std::move(message));
     failure.set_step(steps);
     failure.set_thread(thread);
-    LocateAssert(output_text, &failure);
+    internal::LocateAssert(output_text, &failure);
     return failure;
   }
 
