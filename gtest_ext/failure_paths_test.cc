@@ -6,9 +6,10 @@
 // reads back, a replay command that reproduces the failure, and no process
 // left behind.
 //
-// The binary is $LOCKSTEP_FAILURE_BODIES (CMake sets it), else
-// gtest_ext/failure_bodies_test under the current directory (Bazel
-// runfiles).
+// The same for the TEST_LOCKSTEP_NATIVE bodies of
+// native_failure_bodies_test.cc. The binaries are found in
+// $LOCKSTEP_FAILURE_BODIES_DIR (CMake sets it), else in gtest_ext/ under the
+// current directory (Bazel runfiles).
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -29,22 +30,21 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-std::string Bodies() {
-  const char* path = std::getenv("LOCKSTEP_FAILURE_BODIES");
-  return fs::absolute(path != nullptr && *path != '\0' ? path : "gtest_ext/failure_bodies_test")
-      .string();
+std::string Binary(const std::string& name) {
+  const char* dir = std::getenv("LOCKSTEP_FAILURE_BODIES_DIR");
+  return fs::absolute(fs::path(dir != nullptr && *dir != '\0' ? dir : "gtest_ext") / name).string();
 }
 
 using Outcome = testing_internal::CommandOutcome;
 
-Outcome RunBodies(const std::string& args) {
-  return testing_internal::RunCommand(Bodies() + " " + args);
+Outcome RunBodies(const std::string& binary, const std::string& args) {
+  return testing_internal::RunCommand(Binary(binary) + " " + args);
 }
 
-// Processes still running the bodies binary (its name as the kernel keeps
-// it: 15 characters).
-int Survivors() {
-  const std::string command = "pgrep -c -x failure_bodies_";
+// Processes still running `binary` (by its name as the kernel keeps it: the
+// first 15 characters), children it forked included.
+int Survivors(const std::string& binary) {
+  const std::string command = "pgrep -c -x " + binary.substr(0, 15);
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return -1;
   int count = 0;
@@ -54,27 +54,33 @@ int Survivors() {
 }
 
 struct Row {
+  const char* binary;
   const char* test;  // in suite Bodies
   const char* kind;  // as the report names it
   const char* says;  // a phrase the failure message must contain
 };
 
 const Row kRows[] = {
-    {"PoolDeadlock", "deadlock", "condvar 'done'"},
-    {"StepLimitInADestructor", "step limit", "max_steps=6"},
-    {"InfiniteLoop", "timeout", "watchdog"},
-    {"StackOverflow", "crash", "stack overflow"},
-    {"Abort", "crash", "SIGABRT"},
-    {"ThrowFromADestructor", "crash", "terminate called after throwing"},
-    {"ExitZero", "exit", "exit(0)"},
-    {"StdThreadUsesAPrimitive", "misuse", "not a logical thread"},
-    {"NonUtf8Exception", "exception", "bad bytes: \\xff\\xfe end"},
+    {"failure_bodies_test", "PoolDeadlock", "deadlock", "condvar 'done'"},
+    {"failure_bodies_test", "StepLimitInADestructor", "step limit", "max_steps=6"},
+    {"failure_bodies_test", "InfiniteLoop", "timeout", "watchdog"},
+    {"failure_bodies_test", "StackOverflow", "crash", "stack overflow"},
+    {"failure_bodies_test", "Abort", "crash", "SIGABRT"},
+    {"failure_bodies_test", "ThrowFromADestructor", "crash", "terminate called after throwing"},
+    {"failure_bodies_test", "ExitZero", "exit", "exit(0)"},
+    {"failure_bodies_test", "StdThreadUsesAPrimitive", "misuse", "not a logical thread"},
+    {"failure_bodies_test", "NonUtf8Exception", "exception", "bad bytes: \\xff\\xfe end"},
+    {"native_failure_bodies_test", "CrashBeforeFirstCall", "crash", "SIGSEGV"},
+    {"native_failure_bodies_test", "Spin", "timeout", "watchdog"},
+    {"native_failure_bodies_test", "ForkInTheBody", "assertion", "lost update"},
+    {"native_failure_bodies_test", "Abort", "crash", "SIGABRT"},
 };
 
 class FailurePathsTest : public testing::TestWithParam<Row> {
  protected:
   void SetUp() override {
-    dir_ = fs::path(testing::TempDir()) / ("failure_paths_" + std::string(GetParam().test));
+    dir_ = fs::path(testing::TempDir()) /
+           ("failure_paths_" + std::string(GetParam().binary) + "_" + GetParam().test);
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -93,8 +99,8 @@ TEST_P(FailurePathsTest, ReportTraceAndReplay) {
   const Row& row = GetParam();
   const std::string test = std::string("Bodies.") + row.test;
   // The failing test, then one that passes: the binary must go on to it.
-  Outcome first =
-      RunBodies("--gtest_filter=" + test + ":Bodies.Passes --lockstep_trace_dir=" + dir_.string());
+  Outcome first = RunBodies(row.binary, "--gtest_filter=" + test +
+                                            ":Bodies.Passes --lockstep_trace_dir=" + dir_.string());
   EXPECT_EQ(first.exit_code, 1) << first.output;
   EXPECT_THAT(first.output, HasSubstr("lockstep found a failing schedule"));
   EXPECT_THAT(first.output, HasSubstr("  failure:   " + std::string(row.kind) + " at step"));
@@ -102,7 +108,7 @@ TEST_P(FailurePathsTest, ReportTraceAndReplay) {
   EXPECT_THAT(first.output, HasSubstr("[  FAILED  ] " + test));
   // The binary itself survived: it went on to the next test.
   EXPECT_THAT(first.output, HasSubstr("[       OK ] Bodies.Passes"));
-  EXPECT_EQ(Survivors(), 0);
+  EXPECT_EQ(Survivors(row.binary), 0);
 
   const std::vector<fs::path> traces = Traces();
   ASSERT_EQ(traces.size(), 1u) << first.output;
@@ -111,16 +117,19 @@ TEST_P(FailurePathsTest, ReportTraceAndReplay) {
   EXPECT_EQ(std::string(FailureKindName(trace->failure().kind())), row.kind);
   EXPECT_GT(trace->events_size(), 0);
 
-  Outcome replayed = RunBodies("--lockstep_replay=" + traces[0].string());
+  Outcome replayed = RunBodies(row.binary, "--lockstep_replay=" + traces[0].string());
   EXPECT_EQ(replayed.exit_code, 1) << replayed.output;
   EXPECT_THAT(replayed.output, HasSubstr("reproduced: "));
   EXPECT_THAT(replayed.output, HasSubstr(row.kind));
-  EXPECT_EQ(Survivors(), 0);
+  EXPECT_EQ(Survivors(row.binary), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Rows, FailurePathsTest, testing::ValuesIn(kRows),
                          [](const testing::TestParamInfo<Row>& info) {
-                           return std::string(info.param.test);
+                           const bool native =
+                               std::string(info.param.binary).rfind("native", 0) == 0;
+                           return (native ? std::string("Native") : std::string()) +
+                                  info.param.test;
                          });
 
 // A trace relabelled as another test of the binary replays into a body that
@@ -130,7 +139,8 @@ TEST(FailurePathsRelabelledTest, ReplayIntoAnotherTestIsReported) {
   fs::remove_all(dir);
   fs::create_directories(dir);
   Outcome first =
-      RunBodies("--gtest_filter=Bodies.PoolDeadlock --lockstep_trace_dir=" + dir.string());
+      RunBodies("failure_bodies_test",
+                "--gtest_filter=Bodies.PoolDeadlock --lockstep_trace_dir=" + dir.string());
   ASSERT_EQ(first.exit_code, 1) << first.output;
   fs::path original;
   for (const auto& entry : fs::directory_iterator(dir)) original = entry.path();
@@ -139,11 +149,11 @@ TEST(FailurePathsRelabelledTest, ReplayIntoAnotherTestIsReported) {
   trace->set_test_name("StepLimitInADestructor");
   const std::string relabelled = (dir / "relabelled.lockstep").string();
   ASSERT_TRUE(WriteTraceFile(*trace, relabelled).ok());
-  Outcome replayed = RunBodies("--lockstep_replay=" + relabelled);
+  Outcome replayed = RunBodies("failure_bodies_test", "--lockstep_replay=" + relabelled);
   EXPECT_EQ(replayed.exit_code, 1) << replayed.output;
   EXPECT_THAT(replayed.output, HasSubstr("Bodies.StepLimitInADestructor"));
   EXPECT_THAT(replayed.output, Not(HasSubstr("terminate called")));
-  EXPECT_EQ(Survivors(), 0);
+  EXPECT_EQ(Survivors("failure_bodies_test"), 0);
   fs::remove_all(dir);
 }
 
