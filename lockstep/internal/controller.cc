@@ -162,16 +162,9 @@ Controller::Controller(Settings settings)
   enabled_.reserve(64);
   pending_.reserve(64);
   decisions_.reserve(1024);
-  InitSchedulerSanitizer(scheduler_sanitizer_);
 }
 
-Controller::~Controller() {
-#if defined(LOCKSTEP_TSAN)
-  for (auto& thread : threads_) {
-    if (thread->sanitizer.tsan_fiber != nullptr) __tsan_destroy_fiber(thread->sanitizer.tsan_fiber);
-  }
-#endif
-}
+Controller::~Controller() = default;
 
 thread_local Controller* Controller::current_controller_ = nullptr;
 std::atomic<Controller*> Controller::fiber_run_{nullptr};

@@ -1,11 +1,17 @@
-// Telling AddressSanitizer and ThreadSanitizer about fiber switches.
+// Telling AddressSanitizer about fiber switches.
 //
-// Both sanitizers track one stack per OS thread; a fiber switch moves the
-// thread to another stack behind their back. ASan then reports false stack
-// errors (its fake stacks and stack bounds are wrong), and TSan mixes the
-// fibers' happens-before histories. Each switch is announced with the
-// sanitizers' fiber APIs (sanitizer/common_interface_defs.h,
-// sanitizer/tsan_interface.h). Without a sanitizer everything here is empty.
+// ASan tracks one stack per OS thread; a fiber switch moves the thread to
+// another stack behind its back, and ASan then reports false stack errors
+// (its fake stacks and stack bounds are wrong). Each switch is announced with
+// its fiber API (sanitizer/common_interface_defs.h). Without ASan everything
+// here is empty.
+//
+// ThreadSanitizer is not supported yet: its __tsan_switch_to_fiber must run
+// immediately before the jump with no instrumented code in between, but
+// Boost 1.74's fiber::resume() is an instrumented header template that runs
+// after it, which unbalances TSan's shadow call stacks until its runtime
+// crashes. Supporting it means switching on raw fcontext in a function built
+// without TSan instrumentation.
 #ifndef LOCKSTEP_INTERNAL_FIBER_SANITIZER_H_
 #define LOCKSTEP_INTERNAL_FIBER_SANITIZER_H_
 
@@ -19,21 +25,10 @@
 #endif
 #endif
 
-#if defined(__SANITIZE_THREAD__)
-#define LOCKSTEP_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define LOCKSTEP_TSAN 1
-#endif
-#endif
-
 #if defined(LOCKSTEP_ASAN)
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #include <sanitizer/lsan_interface.h>
-#endif
-#if defined(LOCKSTEP_TSAN)
-#include <sanitizer/tsan_interface.h>
 #endif
 
 namespace lockstep::internal {
@@ -46,7 +41,6 @@ struct FiberSanitizerState {
   const void* stack_bottom = nullptr;
   size_t stack_size = 0;
   void* asan_fake_stack = nullptr;
-  void* tsan_fiber = nullptr;
 };
 
 // A context is about to jump to `to`. `from` is null when the current
@@ -56,9 +50,6 @@ inline void BeforeFiberSwitch([[maybe_unused]] FiberSanitizerState* from,
 #if defined(LOCKSTEP_ASAN)
   __sanitizer_start_switch_fiber(from == nullptr ? nullptr : &from->asan_fake_stack,
                                  to.stack_bottom, to.stack_size);
-#endif
-#if defined(LOCKSTEP_TSAN)
-  __tsan_switch_to_fiber(to.tsan_fiber, 0);
 #endif
 }
 
@@ -84,16 +75,6 @@ inline void InitFiberSanitizer(FiberSanitizerState& state, const void* bottom, s
   state.stack_bottom = bottom;
   state.stack_size = size;
   state.asan_fake_stack = nullptr;
-#if defined(LOCKSTEP_TSAN)
-  if (state.tsan_fiber == nullptr) state.tsan_fiber = __tsan_create_fiber(0);
-#endif
-}
-
-// The scheduler context's state: the OS thread's own TSan fiber.
-inline void InitSchedulerSanitizer([[maybe_unused]] FiberSanitizerState& state) {
-#if defined(LOCKSTEP_TSAN)
-  state.tsan_fiber = __tsan_get_current_fiber();
-#endif
 }
 
 // A fiber's stack is reused after its fiber was abandoned mid-run: forget
