@@ -188,7 +188,7 @@ ChildEnd RunInChild(const SharedMemory& memory, const std::function<void()>& chi
   while (!reaped) {
     pollfd p{output[0], POLLIN, 0};
     if (open && poll(&p, 1, 50) > 0) open = Forward(output[0], end.output_tail);
-    if (!open) usleep(1000);
+    if (!open) usleep(100);
     if (waitpid(pid, &status, WNOHANG) == pid) {
       reaped = true;
       break;
@@ -213,6 +213,13 @@ ChildEnd RunInChild(const SharedMemory& memory, const std::function<void()>& chi
   close(output[0]);
   kill(-pid, SIGKILL);
 
+  end.crash_noted = header->crash_signal.load(std::memory_order_acquire) != 0;
+  end.crash_thread = header->crash_thread.load(std::memory_order_relaxed);
+  end.crash_address = header->crash_address.load(std::memory_order_relaxed);
+  end.stack_bottom = header->crash_stack_bottom.load(std::memory_order_relaxed);
+  end.stack_size = header->crash_stack_size.load(std::memory_order_relaxed);
+  end.exit_called = header->exit_called.load(std::memory_order_acquire);
+  if (header->misuse.load(std::memory_order_acquire) != 0) end.misuse = header->misuse_message;
   if (timed_out) {
     end.kind = ChildEnd::Kind::kTimedOut;
   } else if (header->misuse.load(std::memory_order_acquire) != 0) {

@@ -73,7 +73,7 @@ struct ChildEnd {
     kCrashed,     // a signal (signal), or a sanitizer's report (sanitizer_report)
     kExited,      // exit(), _exit() or quick_exit() (status)
     kTimedOut,    // killed by the watchdog
-    kMisuse,      // ended by ReportChildMisuse (header->misuse_message)
+    kMisuse,      // ended by ReportChildMisuse (misuse)
     kNotStarted,  // fork() failed (error)
   };
   Kind kind = Kind::kReturned;
@@ -85,6 +85,19 @@ struct ChildEnd {
   // When a sanitizer (ASan, UBSan, TSan, LSan) ended the child after a
   // report, which it does with _exit: the report's first line.
   std::string sanitizer_report;
+  // What the child's header said, copied (the shared memory is reused).
+  // kCrashed, when the crash handler ran: the logical thread running
+  // (kNoThread: an OS thread that is not one), the faulting address, and
+  // that thread's fiber stack (0, 0 if none).
+  bool crash_noted = false;
+  uint32_t crash_thread = 0;
+  uintptr_t crash_address = 0;
+  uintptr_t stack_bottom = 0;
+  uint64_t stack_size = 0;
+  // kExited: 1 exit(), 2 quick_exit(), 0 _exit().
+  int exit_called = 0;
+  // kMisuse: its message.
+  std::string misuse;
 };
 
 // Forks; the child resets the header, installs its crash and exit handlers

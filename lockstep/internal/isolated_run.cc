@@ -1,19 +1,22 @@
 // The controlled runner under process isolation (Options::isolate).
 //
 // One forked explorer runs the iterations, as the in-process runner would,
-// and mirrors into shared memory what the parent needs should it die: the
-// iteration running, that iteration's decisions so far, and a summary
-// (steps, schedule hash) of every finished iteration. The parent replays the
-// summaries into its own copy of the strategy, so it stays where the
+// and publishes in shared memory the iteration it runs, its step count (for
+// the watchdog), and a summary (steps, schedule hash) of every iteration it
+// finishes: a few stores per iteration and one per step. The parent replays
+// the summaries into its own copy of the strategy, so it stays where the
 // explorer's was (a strategy's state across iterations is a function of the
 // seeds and of the step counts it is told), and it can resume exploring in
 // a fresh explorer when the summary area is full.
 //
-// The failing iteration, whatever ended it (a failure Lockstep detected, a
-// crash, exit(), the watchdog), is then recorded in a second child that
-// replays its decisions with full recording and streams threads, objects
-// and events as they happen, so a trace survives that child dying at the
-// same point. A replay (Options::replay) is the same recording child.
+// The failing iteration is then recorded in a second child that runs it
+// again with full recording and streams its decisions, threads, objects and
+// events as they happen, so a trace survives that child dying at the same
+// point. After a failure Lockstep detected, the explorer hands over the
+// iteration's decisions and the recording child replays them; after a
+// crash, exit() or hang, it runs the iteration with the parent's copy of the
+// strategy, which makes the same decisions for a deterministic body. A
+// replay (Options::replay) is the same recording child.
 #include <signal.h>
 
 #include <algorithm>
@@ -156,6 +159,22 @@ Streamed ReadStream(const Area& area) {
   return streamed;
 }
 
+std::vector<DecisionRecord> TraceDecisions(const Trace& trace) {
+  std::vector<DecisionRecord> decisions;
+  for (const Decision& d : trace.decisions()) {
+    decisions.push_back(DecisionRecord{d.kind(), d.value(), d.options()});
+  }
+  return decisions;
+}
+
+// What a recording child did, for a note: "passed", "failed with ...", or
+// "ended with crash: ...".
+std::string Describe(const std::optional<Failure>& failure, const ChildEnd& end) {
+  if (end.kind == ChildEnd::Kind::kReturned || !failure) return internal::Describe(failure);
+  return absl::StrCat("ended with ", std::string(FailureKindName(failure->kind())), ": ",
+                      failure->message());
+}
+
 // The decisions the area holds for the current iteration.
 std::vector<DecisionRecord> Decisions(const Area& area) {
   const uint64_t count = area.decision_count.load(std::memory_order_acquire);
@@ -165,8 +184,8 @@ std::vector<DecisionRecord> Decisions(const Area& area) {
 // The failure of a child that did not come back: how it ended, in which
 // logical thread, after how many steps. `decisions` are those the iteration
 // made before.
-Failure FailureFromEnd(const ChildEnd& end, const ChildHeader& header,
-                       const std::vector<DecisionRecord>& decisions, const Options& options) {
+Failure FailureFromEnd(const ChildEnd& end, const std::vector<DecisionRecord>& decisions,
+                       const Options& options) {
   Failure failure;
   uint32_t thread = 0;  // the last thread scheduled runs now
   uint64_t steps = 0;
@@ -179,12 +198,10 @@ Failure FailureFromEnd(const ChildEnd& end, const ChildHeader& header,
   switch (end.kind) {
     case ChildEnd::Kind::kCrashed: {
       failure.set_kind(Failure::CRASH);
-      const uint32_t crashed = header.crash_thread.load(std::memory_order_relaxed);
-      const bool on_fiber = header.crash_signal.load(std::memory_order_relaxed) != 0;
-      if (on_fiber) thread = crashed;
-      const uintptr_t address = header.crash_address.load(std::memory_order_relaxed);
-      const uintptr_t bottom = header.crash_stack_bottom.load(std::memory_order_relaxed);
-      const uint64_t size = header.crash_stack_size.load(std::memory_order_relaxed);
+      if (end.crash_noted) thread = end.crash_thread;
+      const uintptr_t address = end.crash_address;
+      const uintptr_t bottom = end.stack_bottom;
+      const uint64_t size = end.stack_size;
       // The guard page is the stack's lowest page; a large frame may jump
       // past it.
       const bool overflow = (end.signal == SIGSEGV || end.signal == SIGBUS) && size > 0 &&
@@ -202,7 +219,7 @@ Failure FailureFromEnd(const ChildEnd& end, const ChildHeader& header,
             "a sanitizer found an error in the code under test and ended the "
             "process, in thread ",
             thread, ": ", end.sanitizer_report);
-      } else if (on_fiber && crashed == kNoThread) {
+      } else if (end.crash_noted && end.crash_thread == kNoThread) {
         message = absl::StrCat("the code under test crashed: ", SignalDescription(end.signal),
                                ", on an OS thread that is not a Lockstep thread");
       } else {
@@ -213,9 +230,9 @@ Failure FailureFromEnd(const ChildEnd& end, const ChildHeader& header,
     }
     case ChildEnd::Kind::kExited:
       failure.set_kind(Failure::EXIT);
-      message = absl::StrCat(header.exit_called.load() == 1   ? "exit("
-                             : header.exit_called.load() == 2 ? "quick_exit("
-                                                              : "_exit(",
+      message = absl::StrCat(end.exit_called == 1   ? "exit("
+                             : end.exit_called == 2 ? "quick_exit("
+                                                    : "_exit(",
                              end.status, ") was called during the iteration, in thread ", thread,
                              ": the test process would have ended here with status ", end.status);
       break;
@@ -229,7 +246,7 @@ Failure FailureFromEnd(const ChildEnd& end, const ChildHeader& header,
       break;
     case ChildEnd::Kind::kMisuse:
       failure.set_kind(Failure::MISUSE);
-      message = header.misuse_message;
+      message = end.misuse;
       break;
     case ChildEnd::Kind::kReturned:
     case ChildEnd::Kind::kNotStarted:
@@ -270,11 +287,11 @@ class IsolatedRun {
         memory_(std::move(memory)),
         area_(reinterpret_cast<Area*>(memory_.area())) {}
 
-  // Runs the recording child for `trace` (header and decisions): a replay of
-  // the decisions that records everything. Fills in threads, objects and
-  // events; returns the outcome: a failure, nullopt (passed), or how the
-  // child died, as `end`.
-  std::optional<Failure> Record(Trace& trace, ChildEnd& end) {
+  // Runs the recording child for `trace`'s iteration: a replay of its
+  // decisions, or with `strategy` (then the decisions it makes are added to
+  // `trace`). Fills in threads, objects and events; returns the outcome: a
+  // failure, nullopt (passed), or how the child died, as `end`.
+  std::optional<Failure> Record(Trace& trace, Strategy* strategy, ChildEnd& end) {
     ResetArea();
     end = RunInChild(
         memory_,
@@ -284,27 +301,33 @@ class IsolatedRun {
           controller.set_observer(&mirror);
           ReplayStrategy replay(trace);
           Trace recording = TraceHeader(trace);
-          IterationOutcome outcome = controller.RunIteration(body_, replay, trace.iteration(),
-                                                             trace.iteration_seed(), &recording);
+          IterationOutcome outcome =
+              controller.RunIteration(body_, strategy != nullptr ? *strategy : replay,
+                                      trace.iteration(), trace.iteration_seed(), &recording);
           Trace result;
           if (outcome.failure) *result.mutable_failure() = std::move(*outcome.failure);
           mirror.OnProgress(controller);
           mirror.Append(kOutcome, result);
         },
         options_.watchdog);
+    if (strategy != nullptr) AddDecisions(Decisions(*area_), &trace);
+    if (area_->overflowed.load() != 0) {
+      // Not silently: the trace would replay only part of the iteration.
+      end.kind = ChildEnd::Kind::kMisuse;
+      end.misuse = absl::StrCat(
+          "the iteration made more decisions than process isolation can "
+          "record (",
+          kMaxDecisions, "); lower max_steps or turn isolation off");
+    }
     Streamed streamed = ReadStream(*area_);
     trace.mutable_threads()->Swap(streamed.parts.mutable_threads());
     trace.mutable_objects()->Swap(streamed.parts.mutable_objects());
     trace.mutable_events()->Swap(streamed.parts.mutable_events());
     if (end.kind == ChildEnd::Kind::kReturned && streamed.has_outcome) {
-      if (!streamed.outcome.has_failure()) return std::nullopt;
+      if (!streamed.outcome.has_failure()) return std::nullopt;  // passed
       return streamed.outcome.failure();
     }
-    std::vector<DecisionRecord> decisions;
-    for (const Decision& d : trace.decisions()) {
-      decisions.push_back(DecisionRecord{d.kind(), d.value(), d.options()});
-    }
-    return FailureFromEnd(end, *memory_.header(), decisions, options_);
+    return FailureFromEnd(end, TraceDecisions(trace), options_);
   }
 
   RunResult Replay(const Trace& recorded) {
@@ -312,7 +335,7 @@ class IsolatedRun {
     Trace trace = TraceHeader(recorded);
     *trace.mutable_decisions() = recorded.decisions();
     ChildEnd end;
-    std::optional<Failure> failure = Record(trace, end);
+    std::optional<Failure> failure = Record(trace, nullptr, end);
     if (end.kind == ChildEnd::Kind::kNotStarted) return CannotIsolate(end);
     if (failure) {
       if (end.kind != ChildEnd::Kind::kReturned) LocateAtLastEvent(trace, &*failure);
@@ -353,37 +376,40 @@ class IsolatedRun {
         if (area_->paused.load() != 0) continue;  // summaries full: resume
         break;                                    // every iteration passed
       }
-      // A failure: reported by the explorer (its iteration is summarized),
-      // or the explorer died in iteration `next`.
       const bool died = end.kind != ChildEnd::Kind::kReturned;
-      const uint64_t failing = died ? next : next - 1;
-      const uint64_t seed = IterationSeed(options_.seed, failing);
-      Failure original;
-      StrategyConfig config;
-      const std::vector<DecisionRecord> decisions = Decisions(*area_);
-      if (died) {
-        original = FailureFromEnd(end, *memory_.header(), decisions, options_);
-        strategy.BeginIteration(failing, seed);
-        config = strategy.Config();
-        result.iterations += 1;
-        result.total_steps += original.step();
-        schedules.insert(failing ^ 0x9e3779b97f4a7c15ull);  // a schedule of its own
-        result.distinct_schedules = schedules.size();
-      } else {
-        original = streamed.outcome.failure();
-        config = streamed.outcome.strategy();
+      if (!died) {
+        // A failure Lockstep detected, with its iteration's decisions.
+        Trace trace = HeaderFromOptions(options_, next - 1, IterationSeed(options_.seed, next - 1),
+                                        streamed.outcome.strategy());
+        AddDecisions(Decisions(*area_), &trace);
+        ChildEnd again_end;
+        std::optional<Failure> again = Record(trace, nullptr, again_end);
+        if (again && SameFailure(*again, streamed.outcome.failure())) {
+          *trace.mutable_failure() = std::move(*again);
+        } else {
+          *trace.mutable_failure() = streamed.outcome.failure();
+          trace.mutable_failure()->set_note(ReexecutionNote(Describe(again, again_end)));
+        }
+        result.trace = std::move(trace);
+        break;
       }
-      Trace trace = HeaderFromOptions(options_, failing, seed, config);
-      AddDecisions(decisions, &trace);
-      if (area_->overflowed.load() != 0) {
-        original.set_note(
-            "the iteration's decisions exceeded the isolation area; the trace holds "
-            "only the first ones");
-      }
+      // The explorer died in iteration `next`: run it again, recording, with
+      // the strategy where the explorer's was.
+      const uint64_t seed = IterationSeed(options_.seed, next);
+      strategy.BeginIteration(next, seed);
+      Trace trace = HeaderFromOptions(options_, next, seed, strategy.Config());
       ChildEnd again_end;
-      std::optional<Failure> again = Record(trace, again_end);
-      *trace.mutable_failure() = Reconcile(original, again, again_end, died);
-      if (died) LocateAtLastEvent(trace, trace.mutable_failure());
+      std::optional<Failure> again = Record(trace, &strategy, again_end);
+      Failure failure = FailureFromEnd(end, TraceDecisions(trace), options_);
+      if (again_end.kind != end.kind) {
+        failure.set_note(ReexecutionNote(Describe(again, again_end)));
+      }
+      LocateAtLastEvent(trace, &failure);
+      *trace.mutable_failure() = std::move(failure);
+      result.iterations += 1;
+      result.total_steps += trace.failure().step();
+      schedules.insert(next ^ 0x9e3779b97f4a7c15ull);  // a schedule of its own
+      result.distinct_schedules = schedules.size();
       result.trace = std::move(trace);
       break;
     }
@@ -405,8 +431,7 @@ class IsolatedRun {
   void ExploreFrom(uint64_t first, Strategy& strategy,
                    std::chrono::steady_clock::time_point start) {
     Controller controller(ExploreSettings(options_));
-    Mirror mirror(area_);
-    controller.set_observer(&mirror);
+    Mirror mirror(area_);  // only for a failing iteration's decisions
     for (uint64_t i = first; i < options_.iterations; ++i) {
       if (i > 0 && options_.time_budget.count() > 0 &&
           std::chrono::steady_clock::now() - start >= options_.time_budget) {
@@ -423,6 +448,7 @@ class IsolatedRun {
       area_->summaries[done] = {outcome.steps, outcome.schedule_hash};
       area_->summary_count.store(done + 1, std::memory_order_release);
       if (outcome.failure) {
+        mirror.OnProgress(controller);
         Trace result;
         *result.mutable_failure() = std::move(*outcome.failure);
         *result.mutable_strategy() = std::move(outcome.strategy_config);
@@ -430,21 +456,6 @@ class IsolatedRun {
         return;
       }
     }
-  }
-
-  // The failure to report: the original one, enriched by the recording when
-  // it failed the same way, else with a note saying what it did.
-  static Failure Reconcile(const Failure& original, const std::optional<Failure>& again,
-                           const ChildEnd& again_end, bool died) {
-    if (again && SameFailure(*again, original)) return died ? original : *again;
-    Failure failure = original;
-    std::string what = Describe(again);
-    if (again_end.kind != ChildEnd::Kind::kReturned && again) {
-      what = absl::StrCat("ended with ", std::string(FailureKindName(again->kind())), ": ",
-                          again->message());
-    }
-    failure.set_note(ReexecutionNote(what));
-    return failure;
   }
 
   static RunResult CannotIsolate(const ChildEnd& end) {
