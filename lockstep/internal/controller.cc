@@ -7,7 +7,6 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <deque>
 #include <exception>
 #include <string_view>
@@ -268,10 +267,6 @@ void Controller::RunLoop() {
   }
 }
 
-FiberSanitizerState& Controller::SanitizerOf(uint32_t context) {
-  return context == kScheduler ? scheduler_sanitizer_ : threads_[context]->sanitizer;
-}
-
 void Controller::KeepContinuation(ctx::fiber from) {
   if (switched_from_ == kScheduler) {
     scheduler_ = std::move(from);
@@ -300,12 +295,12 @@ void Controller::Abandon(ThreadState& thread) {
   thread.fn = nullptr;
   if (!thread.fiber) return;
   AbandonedFibers().fibers.push_back(std::move(thread.fiber));
-  void* bottom = static_cast<char*>(thread.stack.sp) - thread.stack.size;
 #if defined(LOCKSTEP_ASAN)
-  // Keep the stack: LeakSanitizer finds what its frames still point to.
-  __lsan_register_root_region(bottom, thread.stack.size);
+  // Keep the stack out of the pool: its frames' poisoning stays where it
+  // is, and LeakSanitizer finds what they still point to.
+  __lsan_register_root_region(static_cast<char*>(thread.stack.sp) - thread.stack.size,
+                              thread.stack.size);
 #else
-  ForgetAbandonedStack(bottom, thread.stack.size);
   stacks_->free.push_back(thread.stack);
 #endif
 }

@@ -319,7 +319,6 @@ class Controller {
   void AbortCurrent();
   // Leaves an unfinished fiber behind without unwinding it (see Teardown).
   void Abandon(ThreadState& thread);
-  FiberSanitizerState& SanitizerOf(uint32_t context);
   void FinishThread(uint32_t thread);
   // Makes a blocked thread runnable (notified).
   void Wake(ThreadState& thread);

@@ -26,7 +26,6 @@
 #endif
 
 #if defined(LOCKSTEP_ASAN)
-#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #include <sanitizer/lsan_interface.h>
 #endif
@@ -75,15 +74,6 @@ inline void InitFiberSanitizer(FiberSanitizerState& state, const void* bottom, s
   state.stack_bottom = bottom;
   state.stack_size = size;
   state.asan_fake_stack = nullptr;
-}
-
-// A fiber's stack is reused after its fiber was abandoned mid-run: forget
-// the poisoning its frames left behind.
-inline void ForgetAbandonedStack([[maybe_unused]] const void* bottom,
-                                 [[maybe_unused]] size_t size) {
-#if defined(LOCKSTEP_ASAN)
-  __asan_unpoison_memory_region(bottom, size);
-#endif
 }
 
 }  // namespace lockstep::internal
