@@ -115,7 +115,12 @@ TEST_P(FailurePathsTest, ReportTraceAndReplay) {
   absl::StatusOr<Trace> trace = ReadTraceFile(traces[0].string());
   ASSERT_TRUE(trace.ok()) << trace.status();
   EXPECT_EQ(std::string(FailureKindName(trace->failure().kind())), row.kind);
-  EXPECT_GT(trace->events_size(), 0);
+  // Events come from the recording re-execution; when that did not end the
+  // same way (a native run under a slow sanitizer), the note says so and the
+  // trace keeps the failing run's own decisions.
+  if (trace->failure().note().empty()) {
+    EXPECT_GT(trace->events_size(), 0);
+  }
 
   Outcome replayed = RunBodies(row.binary, "--lockstep_replay=" + traces[0].string());
   EXPECT_EQ(replayed.exit_code, 1) << replayed.output;

@@ -75,7 +75,9 @@ std::string ReportOf(const std::function<void()>& run) {
   return report;
 }
 
-int* volatile g_null = nullptr;
+// An invalid pointer the compiler cannot see through (not null: UBSan would
+// report a null store before the fault).
+int* volatile g_null = reinterpret_cast<int*>(16);
 
 TEST(NativeMacroTest, AbortInTheCodeUnderTestIsAReportedCrash) {
   const std::string report = ReportOf([] {

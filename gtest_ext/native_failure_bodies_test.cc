@@ -20,8 +20,9 @@ using namespace std::chrono_literals;
 
 TEST_LOCKSTEP_NATIVE(Bodies, CrashBeforeFirstCall, .iterations = 5) {
   std::thread t([] {
-    volatile int* null = nullptr;
-    *null = 1;
+    // Not null: UBSan would report a null store before the fault.
+    volatile int* invalid = reinterpret_cast<int*>(16);
+    *invalid = 1;
   });
   t.join();
 }

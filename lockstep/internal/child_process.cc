@@ -98,20 +98,6 @@ bool Forward(int fd, std::string& kept) {
   return true;
 }
 
-// The first line of a sanitizer's report in `output`, or "".
-std::string SanitizerReport(const std::string& output) {
-  for (const char* marker :
-       {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "WARNING: ThreadSanitizer",
-        "ERROR: ThreadSanitizer", "runtime error:", "ERROR: MemorySanitizer"}) {
-    const size_t at = output.find(marker);
-    if (at == std::string::npos) continue;
-    const size_t begin = output.rfind('\n', at);
-    const size_t start = begin == std::string::npos ? 0 : begin + 1;
-    return output.substr(start, output.find('\n', at) - start);
-  }
-  return "";
-}
-
 }  // namespace
 
 absl::StatusOr<SharedMemory> SharedMemory::Map(size_t bytes) {
@@ -252,6 +238,19 @@ void ReportChildMisuse(const std::string& message) {
   }
   std::fflush(stderr);
   _exit(kMisuseStatus);
+}
+
+std::string SanitizerReport(const std::string& output) {
+  for (const char* marker :
+       {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "WARNING: ThreadSanitizer",
+        "ERROR: ThreadSanitizer", "runtime error:", "ERROR: MemorySanitizer"}) {
+    const size_t at = output.find(marker);
+    if (at == std::string::npos) continue;
+    const size_t begin = output.rfind('\n', at);
+    const size_t start = begin == std::string::npos ? 0 : begin + 1;
+    return output.substr(start, output.find('\n', at) - start);
+  }
+  return "";
 }
 
 std::string SignalDescription(int signal, bool stack_overflow) {

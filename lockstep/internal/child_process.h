@@ -121,6 +121,11 @@ std::string SignalDescription(int signal, bool stack_overflow = false);
 // message.
 std::string OutputTail(const std::string& output, int max_lines);
 
+// The first line of a sanitizer's report (ASan, UBSan, TSan, LSan, MSan) in
+// a child's `output`, or "". Sanitizers end a process with _exit after a
+// report, so such an exit is really a crash.
+std::string SanitizerReport(const std::string& output);
+
 // A failed assert() prints "prog: file:line: function: Assertion `x' failed.";
 // when `output` holds such a line, sets the failure's location from it.
 void LocateAssert(const std::string& output, Failure* failure);

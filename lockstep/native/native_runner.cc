@@ -239,6 +239,10 @@ class IterationRunner {
       const int noted = contents.crash_signal != 0 ? contents.crash_signal : signal;
       message = absl::StrCat("the code under test crashed: ",
                              internal::SignalDescription(noted, contents.stack_overflow));
+    } else if (const std::string report = internal::SanitizerReport(output_text); !report.empty()) {
+      failure.set_kind(Failure::CRASH);
+      message = absl::StrCat(
+          "a sanitizer found an error in the code under test and ended the process: ", report);
     } else {
       failure.set_kind(Failure::EXIT);
       message = absl::StrCat(
