@@ -22,6 +22,9 @@ namespace lockstep::native_internal {
 void LinkInterposer() {}
 }  // namespace lockstep::native_internal
 
+using lockstep::native_internal::CreateThread;
+using lockstep::native_internal::InSanitizerInterceptor;
+using lockstep::native_internal::JoinThread;
 using lockstep::native_internal::Real;
 using lockstep::native_internal::Session;
 
@@ -40,13 +43,15 @@ extern "C" {
 
 int pthread_create(pthread_t* thread, const pthread_attr_t* attr, void* (*start)(void*),
                    void* arg) {
+  if (InSanitizerInterceptor()) return Real().pthread_create(thread, attr, start, arg);
   if (Managed()) return S().ThreadCreate(thread, attr, start, arg);
-  return Real().pthread_create(thread, attr, start, arg);
+  return CreateThread(thread, attr, start, arg);
 }
 
 int pthread_join(pthread_t thread, void** result) {
+  if (InSanitizerInterceptor()) return Real().pthread_join(thread, result);
   if (Managed()) return S().ThreadJoin(thread, result);
-  return Real().pthread_join(thread, result);
+  return JoinThread(thread, result);
 }
 
 int pthread_detach(pthread_t thread) {

@@ -69,7 +69,39 @@ void ResolveRealFunctions() {
   Resolve(r.exit, "exit");
   Resolve(r._exit, "_exit");
   Resolve(r.quick_exit, "quick_exit");
+  r.sanitizer_pthread_create = reinterpret_cast<decltype(r.sanitizer_pthread_create)>(
+      dlsym(RTLD_DEFAULT, "__interceptor_pthread_create"));
+  r.sanitizer_pthread_join = reinterpret_cast<decltype(r.sanitizer_pthread_join)>(
+      dlsym(RTLD_DEFAULT, "__interceptor_pthread_join"));
   g_real_resolved.store(true, std::memory_order_release);
+}
+
+namespace {
+thread_local int t_in_sanitizer_interceptor = 0;
+}  // namespace
+
+bool InSanitizerInterceptor() { return t_in_sanitizer_interceptor > 0; }
+
+int CreateThread(pthread_t* thread, const pthread_attr_t* attr, void* (*start)(void*), void* arg) {
+  const RealFunctions& r = Real();
+  if (r.sanitizer_pthread_create == nullptr || InSanitizerInterceptor()) {
+    return r.pthread_create(thread, attr, start, arg);
+  }
+  ++t_in_sanitizer_interceptor;
+  const int result = r.sanitizer_pthread_create(thread, attr, start, arg);
+  --t_in_sanitizer_interceptor;
+  return result;
+}
+
+int JoinThread(pthread_t thread, void** result) {
+  const RealFunctions& r = Real();
+  if (r.sanitizer_pthread_join == nullptr || InSanitizerInterceptor()) {
+    return r.pthread_join(thread, result);
+  }
+  ++t_in_sanitizer_interceptor;
+  const int joined = r.sanitizer_pthread_join(thread, result);
+  --t_in_sanitizer_interceptor;
+  return joined;
 }
 
 bool FutexWait(std::atomic<uint32_t>* word, uint32_t expected, const timespec* timeout) {

@@ -53,6 +53,12 @@ struct RealFunctions {
   void (*exit)(int);
   void (*_exit)(int);
   void (*quick_exit)(int);
+  // AddressSanitizer's interceptors, when its runtime is loaded (else null).
+  // Threads must be created and joined through them, or ASan never learns
+  // their stacks (and reports stale poison on reused ones). They are not
+  // what RTLD_NEXT finds when this library comes first in the lookup order.
+  int (*sanitizer_pthread_create)(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*);
+  int (*sanitizer_pthread_join)(pthread_t, void**);
 };
 
 extern RealFunctions g_real;
@@ -65,6 +71,15 @@ inline const RealFunctions& Real() {
   if (!g_real_resolved.load(std::memory_order_acquire)) ResolveRealFunctions();
   return g_real;
 }
+
+// The real pthread_create and pthread_join, through the sanitizer's
+// interceptor when there is one.
+int CreateThread(pthread_t* thread, const pthread_attr_t* attr, void* (*start)(void*), void* arg);
+int JoinThread(pthread_t thread, void** result);
+// True while the calling thread is inside the sanitizer's interceptor for
+// CreateThread or JoinThread: should the interceptor call the interposed
+// function back, it must go straight on to the next definition.
+bool InSanitizerInterceptor();
 
 // Futex wait/wake on a 32-bit word. A null timeout waits forever; the
 // timeout is relative. Returns false on timeout.

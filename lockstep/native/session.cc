@@ -322,7 +322,7 @@ NativeOutcome Session::RunIteration(const std::function<void()>& body, Controlle
   g_active_epoch.store(epoch_, std::memory_order_release);
   Start* start = new Start{nullptr, nullptr, &body, main, epoch_};
   pthread_t os_main;
-  const int created = Real().pthread_create(&os_main, nullptr, &Trampoline, start);
+  const int created = CreateThread(&os_main, nullptr, &Trampoline, start);
   if (created == 0) os_threads_.push_back(OsThread{os_main, main});
   lock_.unlock();
   if (created != 0) {
@@ -359,7 +359,7 @@ NativeOutcome Session::RunIteration(const std::function<void()>& body, Controlle
   if (created == 0) {
     // A body that did not finish (a failed run) is left behind, released.
     if (main_finished) {
-      Real().pthread_join(os_main, nullptr);
+      JoinThread(os_main, nullptr);
     } else {
       Real().pthread_detach(os_main);
     }
@@ -742,7 +742,7 @@ int Session::ThreadCreate(pthread_t* thread, const pthread_attr_t* attr, void* (
   Turn turn(*this, Write(0));
   if (!turn.modelled()) {
     turn.Leave();
-    return Real().pthread_create(thread, attr, start, arg);
+    return CreateThread(thread, attr, start, arg);
   }
   Controller& c = *controller_;
   if (setup_.mode == NativeMode::kObserve) {
@@ -752,7 +752,7 @@ int Session::ThreadCreate(pthread_t* thread, const pthread_attr_t* attr, void* (
     if (c.aborting()) {
       HandleFailure();
       turn.Leave();
-      return Real().pthread_create(thread, attr, start, arg);
+      return CreateThread(thread, attr, start, arg);
     }
   }
   const uint32_t id = c.SpawnThread("", detached);
@@ -760,7 +760,7 @@ int Session::ThreadCreate(pthread_t* thread, const pthread_attr_t* attr, void* (
   SlotOf(id).Reset();
   if (setup_.mode == NativeMode::kControl) Record("thread.spawn", 0, id);
   Start* s = new Start{start, arg, nullptr, id, epoch_};
-  const int result = Real().pthread_create(thread, attr, &Trampoline, s);
+  const int result = CreateThread(thread, attr, &Trampoline, s);
   if (result != 0) {
     delete s;
     c.RecordFailure(Failure::MISUSE, absl::StrCat("pthread_create failed: ", std::strerror(result)),
@@ -788,7 +788,7 @@ int Session::ThreadJoin(pthread_t thread, void** result) {
   }
   // The thread has finished in the model; the OS thread is on its way out.
   turn.Leave();
-  return Real().pthread_join(thread, result);
+  return JoinThread(thread, result);
 }
 
 int Session::ThreadDetach(pthread_t thread) {
