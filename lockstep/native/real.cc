@@ -73,18 +73,23 @@ void ResolveRealFunctions() {
       dlsym(RTLD_DEFAULT, "__interceptor_pthread_create"));
   r.sanitizer_pthread_join = reinterpret_cast<decltype(r.sanitizer_pthread_join)>(
       dlsym(RTLD_DEFAULT, "__interceptor_pthread_join"));
+  r.sanitizer_first =
+      r.sanitizer_pthread_create != nullptr &&
+      dlsym(RTLD_DEFAULT, "pthread_create") == reinterpret_cast<void*>(r.sanitizer_pthread_create);
   g_real_resolved.store(true, std::memory_order_release);
 }
 
-namespace {
-thread_local int t_in_sanitizer_interceptor = 0;
-}  // namespace
+static thread_local int t_in_sanitizer_interceptor = 0;
 
 bool InSanitizerInterceptor() { return t_in_sanitizer_interceptor > 0; }
 
-int CreateThread(pthread_t* thread, const pthread_attr_t* attr, void* (*start)(void*), void* arg) {
+namespace {
+
+int CreateThread(pthread_t* thread, const pthread_attr_t* attr, void* (*start)(void*), void* arg,
+                 bool own) {
   const RealFunctions& r = Real();
-  if (r.sanitizer_pthread_create == nullptr || InSanitizerInterceptor()) {
+  if (r.sanitizer_pthread_create == nullptr || InSanitizerInterceptor() ||
+      (r.sanitizer_first && !own)) {
     return r.pthread_create(thread, attr, start, arg);
   }
   ++t_in_sanitizer_interceptor;
@@ -93,9 +98,10 @@ int CreateThread(pthread_t* thread, const pthread_attr_t* attr, void* (*start)(v
   return result;
 }
 
-int JoinThread(pthread_t thread, void** result) {
+int JoinThread(pthread_t thread, void** result, bool own) {
   const RealFunctions& r = Real();
-  if (r.sanitizer_pthread_join == nullptr || InSanitizerInterceptor()) {
+  if (r.sanitizer_pthread_join == nullptr || InSanitizerInterceptor() ||
+      (r.sanitizer_first && !own)) {
     return r.pthread_join(thread, result);
   }
   ++t_in_sanitizer_interceptor;
@@ -103,6 +109,18 @@ int JoinThread(pthread_t thread, void** result) {
   --t_in_sanitizer_interceptor;
   return joined;
 }
+
+}  // namespace
+
+int CreateThread(pthread_t* thread, const pthread_attr_t* attr, void* (*start)(void*), void* arg) {
+  return CreateThread(thread, attr, start, arg, /*own=*/false);
+}
+int JoinThread(pthread_t thread, void** result) { return JoinThread(thread, result, false); }
+int CreateOwnThread(pthread_t* thread, const pthread_attr_t* attr, void* (*start)(void*),
+                    void* arg) {
+  return CreateThread(thread, attr, start, arg, /*own=*/true);
+}
+int JoinOwnThread(pthread_t thread, void** result) { return JoinThread(thread, result, true); }
 
 bool FutexWait(std::atomic<uint32_t>* word, uint32_t expected, const timespec* timeout) {
   const long r = syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE, expected,

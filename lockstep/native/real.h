@@ -55,10 +55,14 @@ struct RealFunctions {
   void (*quick_exit)(int);
   // AddressSanitizer's interceptors, when its runtime is loaded (else null).
   // Threads must be created and joined through them, or ASan never learns
-  // their stacks (and reports stale poison on reused ones). They are not
-  // what RTLD_NEXT finds when this library comes first in the lookup order.
+  // their stacks (and reports stale poison on reused ones).
   int (*sanitizer_pthread_create)(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*);
   int (*sanitizer_pthread_join)(pthread_t, void**);
+  // Whether those interceptors come before this library in the lookup
+  // order: then a call that reaches an interposed function has been through
+  // them already (the usual order when ASan's runtime is a shared library
+  // linked first); else (this library in the executable, say) it has not.
+  bool sanitizer_first;
 };
 
 extern RealFunctions g_real;
@@ -72,10 +76,15 @@ inline const RealFunctions& Real() {
   return g_real;
 }
 
-// The real pthread_create and pthread_join, through the sanitizer's
-// interceptor when there is one.
+// The real pthread_create and pthread_join for a call of the code under
+// test that reached the interposed function: through the sanitizer's
+// interceptor when there is one and the call has not been through it.
 int CreateThread(pthread_t* thread, const pthread_attr_t* attr, void* (*start)(void*), void* arg);
 int JoinThread(pthread_t thread, void** result);
+// The same for threads the native runner starts itself.
+int CreateOwnThread(pthread_t* thread, const pthread_attr_t* attr, void* (*start)(void*),
+                    void* arg);
+int JoinOwnThread(pthread_t thread, void** result);
 // True while the calling thread is inside the sanitizer's interceptor for
 // CreateThread or JoinThread: should the interceptor call the interposed
 // function back, it must go straight on to the next definition.

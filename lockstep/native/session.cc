@@ -322,7 +322,7 @@ NativeOutcome Session::RunIteration(const std::function<void()>& body, Controlle
   g_active_epoch.store(epoch_, std::memory_order_release);
   Start* start = new Start{nullptr, nullptr, &body, main, epoch_};
   pthread_t os_main;
-  const int created = CreateThread(&os_main, nullptr, &Trampoline, start);
+  const int created = CreateOwnThread(&os_main, nullptr, &Trampoline, start);
   if (created == 0) os_threads_.push_back(OsThread{os_main, main});
   lock_.unlock();
   if (created != 0) {
@@ -359,7 +359,7 @@ NativeOutcome Session::RunIteration(const std::function<void()>& body, Controlle
   if (created == 0) {
     // A body that did not finish (a failed run) is left behind, released.
     if (main_finished) {
-      JoinThread(os_main, nullptr);
+      JoinOwnThread(os_main, nullptr);
     } else {
       Real().pthread_detach(os_main);
     }
