@@ -11,10 +11,13 @@
 // $LOCKSTEP_FAILURE_BODIES_DIR (CMake sets it), else in gtest_ext/ under the
 // current directory (Bazel runfiles).
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -37,19 +40,34 @@ std::string Binary(const std::string& name) {
 
 using Outcome = testing_internal::CommandOutcome;
 
-Outcome RunBodies(const std::string& binary, const std::string& args) {
-  return testing_internal::RunCommand(Binary(binary) + " " + args);
+// Every run of a bodies binary carries this in its environment (inherited by
+// whatever it forks), so the processes it left behind can be told from
+// those of concurrent runs.
+std::string Marker() {
+  static const std::string marker = "LOCKSTEP_FAILURE_PATHS_RUN=" + std::to_string(getpid());
+  return marker;
 }
 
-// Processes still running `binary` (by its name as the kernel keeps it: the
-// first 15 characters), children it forked included.
-int Survivors(const std::string& binary) {
-  const std::string command = "pgrep -c -x " + binary.substr(0, 15);
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return -1;
+Outcome RunBodies(const std::string& binary, const std::string& args) {
+  return testing_internal::RunCommand(Binary(binary) + " " + args, Marker());
+}
+
+// Processes still alive (not zombies) that carry this test's marker.
+int Survivors() {
   int count = 0;
-  if (std::fscanf(pipe, "%d", &count) != 1) count = 0;
-  pclose(pipe);
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string pid = entry.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream environ(entry.path() / "environ", std::ios::binary);
+    const std::string variables((std::istreambuf_iterator<char>(environ)), {});
+    if (variables.find(Marker() + '\0') == std::string::npos) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    const size_t paren = line.rfind(')');
+    if (paren != std::string::npos && line.compare(paren + 2, 1, "Z") == 0) continue;
+    ++count;
+  }
   return count;
 }
 
@@ -108,7 +126,7 @@ TEST_P(FailurePathsTest, ReportTraceAndReplay) {
   EXPECT_THAT(first.output, HasSubstr("[  FAILED  ] " + test));
   // The binary itself survived: it went on to the next test.
   EXPECT_THAT(first.output, HasSubstr("[       OK ] Bodies.Passes"));
-  EXPECT_EQ(Survivors(row.binary), 0);
+  EXPECT_EQ(Survivors(), 0);
 
   const std::vector<fs::path> traces = Traces();
   ASSERT_EQ(traces.size(), 1u) << first.output;
@@ -126,7 +144,7 @@ TEST_P(FailurePathsTest, ReportTraceAndReplay) {
   EXPECT_EQ(replayed.exit_code, 1) << replayed.output;
   EXPECT_THAT(replayed.output, HasSubstr("reproduced: "));
   EXPECT_THAT(replayed.output, HasSubstr(row.kind));
-  EXPECT_EQ(Survivors(row.binary), 0);
+  EXPECT_EQ(Survivors(), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Rows, FailurePathsTest, testing::ValuesIn(kRows),
@@ -158,7 +176,7 @@ TEST(FailurePathsRelabelledTest, ReplayIntoAnotherTestIsReported) {
   EXPECT_EQ(replayed.exit_code, 1) << replayed.output;
   EXPECT_THAT(replayed.output, HasSubstr("Bodies.StepLimitInADestructor"));
   EXPECT_THAT(replayed.output, Not(HasSubstr("terminate called")));
-  EXPECT_EQ(Survivors("failure_bodies_test"), 0);
+  EXPECT_EQ(Survivors(), 0);
   fs::remove_all(dir);
 }
 
