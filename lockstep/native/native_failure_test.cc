@@ -231,12 +231,6 @@ TEST(NativeFailureTest, SpinWithoutCallsIsATimeoutNamingTheThread) {
 // --- 3. fork() in the body ------------------------------------------------
 
 TEST(NativeFailureTest, ForkedChildRunsOutsideTheModel) {
-#if defined(__SANITIZE_ADDRESS__)
-  // Threads started in a process forked from a native run's thread get
-  // stack reports from AddressSanitizer that were not diagnosed yet (see
-  // the guide's Limits).
-  GTEST_SKIP() << "not yet supported under AddressSanitizer";
-#endif
   auto body = [] {
     std::mutex mutex;
     std::thread t([&] { std::lock_guard<std::mutex> lock(mutex); });
