@@ -1,9 +1,10 @@
 // The controlled runner under process isolation (Options::isolate).
 //
 // One forked explorer runs the iterations, as the in-process runner would,
-// and publishes in shared memory the iteration it runs, its step count (for
-// the watchdog), and a summary (steps, schedule hash) of every iteration it
-// finishes: a few stores per iteration and one per step. The parent replays
+// and publishes in shared memory its step count (for the watchdog) and a
+// summary (steps, schedule hash) of every iteration it finishes: one store
+// per step and a few per iteration. The iteration it dies in is the one
+// after the last summary. The parent replays
 // the summaries into its own copy of the strategy, so it stays where the
 // explorer's was (a strategy's state across iterations is a function of the
 // seeds and of the step counts it is told), and it can resume exploring in
@@ -53,8 +54,7 @@ constexpr size_t kStreamBytes = size_t{1} << 28;
 
 // The layout of the shared area after the ChildHeader.
 struct Area {
-  std::atomic<uint64_t> iteration;       // the explorer's current iteration
-  std::atomic<uint64_t> decision_count;  // decisions of that iteration so far
+  std::atomic<uint64_t> decision_count;  // decisions of the iteration mirrored
   std::atomic<uint64_t> summary_count;   // iterations finished by this explorer
   std::atomic<int> paused;               // the explorer stopped: summaries full
   std::atomic<int> overflowed;           // decisions or stream did not fit
@@ -64,17 +64,11 @@ struct Area {
   char stream[kStreamBytes];
 };
 
-// Mirrors a running iteration into the area: every decision, and when
-// recording, every new thread, object and event (serialized records).
+// Mirrors one iteration into the area: every decision, and when recording,
+// every new thread, object and event (serialized records).
 class Mirror : public Controller::Observer {
  public:
   explicit Mirror(Area* area) : area_(area) {}
-
-  void NewIteration(uint64_t iteration) {
-    decisions_ = 0;
-    area_->decision_count.store(0, std::memory_order_relaxed);
-    area_->iteration.store(iteration, std::memory_order_release);
-  }
 
   void OnProgress(const Controller& controller) override {
     const std::vector<DecisionRecord>& decisions = controller.decisions();
@@ -419,7 +413,6 @@ class IsolatedRun {
 
  private:
   void ResetArea() {
-    area_->iteration.store(0);
     area_->decision_count.store(0);
     area_->summary_count.store(0);
     area_->paused.store(0);
@@ -431,7 +424,6 @@ class IsolatedRun {
   void ExploreFrom(uint64_t first, Strategy& strategy,
                    std::chrono::steady_clock::time_point start) {
     Controller controller(ExploreSettings(options_));
-    Mirror mirror(area_);  // only for a failing iteration's decisions
     for (uint64_t i = first; i < options_.iterations; ++i) {
       if (i > 0 && options_.time_budget.count() > 0 &&
           std::chrono::steady_clock::now() - start >= options_.time_budget) {
@@ -442,12 +434,13 @@ class IsolatedRun {
         area_->paused.store(1);
         return;
       }
-      mirror.NewIteration(i);
       IterationOutcome outcome =
           controller.RunIteration(body_, strategy, i, IterationSeed(options_.seed, i), nullptr);
       area_->summaries[done] = {outcome.steps, outcome.schedule_hash};
       area_->summary_count.store(done + 1, std::memory_order_release);
       if (outcome.failure) {
+        // Its decisions, and its failure, for the recording child.
+        Mirror mirror(area_);
         mirror.OnProgress(controller);
         Trace result;
         *result.mutable_failure() = std::move(*outcome.failure);
