@@ -44,17 +44,18 @@ Trace HeaderFromOptions(const Options& options, uint64_t iteration, uint64_t see
   return trace;
 }
 
-// The note for a re-execution (recording the trace, with the same
-// decisions) that did not fail like the original run. The failure reported
-// stays the original one.
-std::string ReexecutionNote(const std::string& again) {
-  return absl::StrCat(
+Failure ReportedFailure(const Failure& original, std::optional<Failure> again,
+                        const std::string& described) {
+  if (again && SameFailure(*again, original)) return std::move(*again);
+  Failure failure = original;
+  failure.set_note(absl::StrCat(
       "the re-execution that recorded this trace did not fail the same way with the same "
       "decisions (it ",
-      again,
+      described,
       "): the test body is nondeterministic (it depends on something other than Lockstep's "
       "scheduling: real time, unseeded randomness, state kept across iterations, unmodelled "
-      "threads...), so the events shown may not be those of the failing run");
+      "threads...), so the events shown may not be those of the failing run"));
+  return failure;
 }
 
 std::string Describe(const std::optional<Failure>& failure) {
@@ -80,7 +81,6 @@ using internal::AddDecisions;
 using internal::Controller;
 using internal::Describe;
 using internal::IterationOutcome;
-using internal::ReexecutionNote;
 
 // Re-runs the failing iteration following its recorded decisions, this time
 // recording every event, and returns the finished trace.
@@ -90,12 +90,8 @@ Trace RecordFailingIteration(const std::function<void()>& body, Controller& cont
   ReplayStrategy replay(trace);
   IterationOutcome again =
       controller.RunIteration(body, replay, trace.iteration(), trace.iteration_seed(), &trace);
-  if (again.failure && SameFailure(*again.failure, original)) {
-    *trace.mutable_failure() = std::move(*again.failure);
-  } else {
-    *trace.mutable_failure() = original;
-    trace.mutable_failure()->set_note(ReexecutionNote(Describe(again.failure)));
-  }
+  *trace.mutable_failure() =
+      internal::ReportedFailure(original, again.failure, Describe(again.failure));
   return trace;
 }
 

@@ -378,12 +378,8 @@ class IsolatedRun {
         AddDecisions(Decisions(*area_), &trace);
         ChildEnd again_end;
         std::optional<Failure> again = Record(trace, nullptr, again_end);
-        if (again && SameFailure(*again, streamed.outcome.failure())) {
-          *trace.mutable_failure() = std::move(*again);
-        } else {
-          *trace.mutable_failure() = streamed.outcome.failure();
-          trace.mutable_failure()->set_note(ReexecutionNote(Describe(again, again_end)));
-        }
+        *trace.mutable_failure() =
+            ReportedFailure(streamed.outcome.failure(), again, Describe(again, again_end));
         result.trace = std::move(trace);
         break;
       }
@@ -396,7 +392,8 @@ class IsolatedRun {
       std::optional<Failure> again = Record(trace, &strategy, again_end);
       Failure failure = FailureFromEnd(end, TraceDecisions(trace), options_);
       if (again_end.kind != end.kind) {
-        failure.set_note(ReexecutionNote(Describe(again, again_end)));
+        // Not the same end: the explorer's failure, with a note.
+        failure = ReportedFailure(failure, std::nullopt, Describe(again, again_end));
       }
       LocateAtLastEvent(trace, &failure);
       *trace.mutable_failure() = std::move(failure);

@@ -29,9 +29,12 @@ void AddDecisions(const std::vector<DecisionRecord>& decisions, Trace* trace);
 // "passed", or "failed with deadlock: ...".
 std::string Describe(const std::optional<Failure>& failure);
 
-// Failure.note for a recording re-execution that did not fail like the
-// original run; `again` says what it did instead.
-std::string ReexecutionNote(const std::string& again);
+// The failure to report once the failing iteration was re-executed to
+// record its events: the re-execution's (it has them) when it failed the
+// same way, else the original with a note saying what the re-execution did
+// (`described`, e.g. "passed").
+Failure ReportedFailure(const Failure& original, std::optional<Failure> again,
+                        const std::string& described);
 
 // Runner::Run with process isolation (Options::isolate).
 RunResult RunIsolated(const std::function<void()>& body, const Options& options,
