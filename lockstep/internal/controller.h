@@ -174,9 +174,9 @@ class Controller {
   uint32_t outside_count() const { return outside_count_; }
   // Makes `thread` the current one (taking an idle baton).
   void set_current(uint32_t thread) { current_ = thread; }
-  // Watches a recording iteration as it goes: called after every decision,
-  // and when recording, after every new thread, object and event (process isolation streams them to
-  // the parent, so they survive a crash). Null: none.
+  // Watches an iteration as it goes: called after every decision and, when
+  // recording, after every new thread, object and event (process isolation
+  // streams them to the parent, so they survive a crash). Null: none.
   class Observer {
    public:
     virtual ~Observer() = default;
@@ -226,9 +226,9 @@ class Controller {
   uint64_t now_ns() const { return now_ns_; }
   bool recording() const { return trace_ != nullptr; }
   bool spurious_wakeups() const { return settings_.spurious_wakeups; }
-  // True once the iteration has failed. Fibers never see it (they are
-  // abandoned); on an executor, primitives then skip misuse checks and never
-  // wait.
+  // True once the iteration has failed: primitives then skip misuse checks
+  // and never wait. A fiber is abandoned at its next scheduling point; a
+  // thread on an executor gives up.
   bool aborting() const { return aborting_; }
   // "thread 2 'writer'" or "thread 0 (main)".
   std::string ThreadLabel(uint32_t thread) const;
