@@ -17,6 +17,10 @@
 #include "lockstep/failure.h"
 #include "lockstep/internal/utf8.h"
 
+#if defined(LOCKSTEP_ASAN)
+#include <sanitizer/lsan_interface.h>
+#endif
+
 namespace lockstep::internal {
 namespace ctx = boost::context;
 
@@ -79,27 +83,17 @@ struct Controller::StackPool {
     return *pools.back();
   }
 
+  ctx::stack_context Take() {
+    if (free.empty()) return allocator.allocate();
+    ctx::stack_context stack = free.back();
+    free.pop_back();
+    return stack;
+  }
+
   ctx::protected_fixedsize_stack allocator;
   size_t size;
   std::vector<ctx::stack_context> free;
 };
-
-namespace {
-// The StackAllocator Boost.Context sees: hands out pooled stacks, and tells
-// the thread which one it got (`handed_out`).
-struct PooledStack {
-  std::vector<ctx::stack_context>* free;
-  ctx::protected_fixedsize_stack* allocator;
-  ctx::stack_context* handed_out;
-  ctx::stack_context allocate() {
-    if (free->empty()) return *handed_out = allocator->allocate();
-    ctx::stack_context stack = free->back();
-    free->pop_back();
-    return *handed_out = stack;
-  }
-  void deallocate(ctx::stack_context& stack) noexcept { free->push_back(stack); }
-};
-}  // namespace
 
 // --- Threads ------------------------------------------------------------
 
@@ -123,22 +117,17 @@ struct Controller::ThreadState {
   WakeReason wake = WakeReason::kNotified;
   bool detached = false;
   bool joined = false;
-  ctx::fiber fiber;
+  Fiber fiber;
+  // Taken from the pool at the first Spawn and kept across iterations.
   ctx::stack_context stack{};
-  FiberSanitizerState sanitizer;
 };
 
 namespace {
-// What abandoned fibers leave behind: their continuations (destroying one
-// would unwind its stack) and their closures (destroying one runs user
-// destructors). Reachable from here, never destroyed.
-struct Abandoned {
-  std::deque<ctx::fiber> fibers;
-  std::deque<std::function<void()>> closures;
-};
-Abandoned& AbandonedFibers() {
-  static Abandoned* abandoned = new Abandoned();
-  return *abandoned;
+// The closures of abandoned fibers (destroying one runs user destructors):
+// reachable from here, never destroyed.
+std::deque<std::function<void()>>& AbandonedClosures() {
+  static auto* closures = new std::deque<std::function<void()>>();
+  return *closures;
 }
 
 // The C++ runtime's per-OS-thread exception state (__cxa_eh_globals, the
@@ -163,7 +152,11 @@ Controller::Controller(Settings settings)
   decisions_.reserve(1024);
 }
 
-Controller::~Controller() = default;
+Controller::~Controller() {
+  for (const std::unique_ptr<ThreadState>& thread : threads_) {
+    if (thread->stack.size != 0) stacks_->free.push_back(thread->stack);
+  }
+}
 
 thread_local Controller* Controller::current_controller_ = nullptr;
 std::atomic<Controller*> Controller::fiber_run_{nullptr};
@@ -259,19 +252,7 @@ IterationOutcome Controller::EndIteration() {
 void Controller::RunLoop() {
   while (next_ != kNoThread) {
     current_ = next_;
-    switched_from_ = kScheduler;
-    BeforeFiberSwitch(&scheduler_sanitizer_, threads_[current_]->sanitizer);
-    ctx::fiber from = std::move(threads_[current_]->fiber).resume();
-    AfterFiberSwitch(scheduler_sanitizer_, nullptr);
-    KeepContinuation(std::move(from));
-  }
-}
-
-void Controller::KeepContinuation(ctx::fiber from) {
-  if (switched_from_ == kScheduler) {
-    scheduler_ = std::move(from);
-  } else {
-    threads_[switched_from_]->fiber = std::move(from);
+    Fiber::Switch(scheduler_, threads_[current_]->fiber);
   }
 }
 
@@ -291,17 +272,16 @@ bool Controller::Teardown() {
 }
 
 void Controller::Abandon(ThreadState& thread) {
-  if (thread.fn != nullptr) AbandonedFibers().closures.push_back(std::move(thread.fn));
+  if (thread.fn != nullptr) AbandonedClosures().push_back(std::move(thread.fn));
   thread.fn = nullptr;
-  if (!thread.fiber) return;
-  AbandonedFibers().fibers.push_back(std::move(thread.fiber));
 #if defined(LOCKSTEP_ASAN)
-  // Keep the stack out of the pool: its frames' poisoning stays where it
-  // is, and LeakSanitizer finds what they still point to.
-  __lsan_register_root_region(static_cast<char*>(thread.stack.sp) - thread.stack.size,
-                              thread.stack.size);
-#else
-  stacks_->free.push_back(thread.stack);
+  // Keep the stack out of use: its frames' poisoning stays where it is, and
+  // LeakSanitizer finds what they still point to. The thread gets a new one.
+  if (executor_ == nullptr) {
+    __lsan_register_root_region(static_cast<char*>(thread.stack.sp) - thread.stack.size,
+                                thread.stack.size);
+    thread.stack = {};
+  }
 #endif
 }
 
@@ -323,26 +303,9 @@ uint32_t Controller::Spawn(std::function<void()> fn, std::string_view name, bool
   thread.joined = false;
   // With an executor the thread's code runs elsewhere (fn is null).
   if (thread.fn != nullptr) {
-    thread.fiber = ctx::fiber(
-        std::allocator_arg, PooledStack{&stacks_->free, &stacks_->allocator, &thread.stack},
-        [this, id](ctx::fiber&& from) {
-          AfterFiberSwitch(threads_[id]->sanitizer,
-                           switched_from_ == kScheduler ? &scheduler_sanitizer_ : nullptr);
-          KeepContinuation(std::move(from));
-          ThreadMain(id);
-          // Straight on to the next thread, or back to the scheduler when
-          // the iteration is over.
-          switched_from_ = id;
-          if (next_ == kNoThread) {
-            BeforeFiberSwitch(nullptr, scheduler_sanitizer_);
-            return std::move(scheduler_);
-          }
-          current_ = next_;
-          BeforeFiberSwitch(nullptr, threads_[next_]->sanitizer);
-          return std::move(threads_[next_]->fiber);
-        });
-    InitFiberSanitizer(thread.sanitizer, static_cast<char*>(thread.stack.sp) - thread.stack.size,
-                       thread.stack.size);
+    if (thread.stack.size == 0) thread.stack = stacks_->Take();
+    thread.fiber.Prepare(static_cast<char*>(thread.stack.sp) - thread.stack.size,
+                         thread.stack.size, &Controller::FiberMain, this);
   }
   if (pending_.size() < thread_count_) {
     pending_.resize(thread_count_);
@@ -358,6 +321,18 @@ uint32_t Controller::Spawn(std::function<void()> fn, std::string_view name, bool
     if (observer_ != nullptr) observer_->OnProgress(*this);
   }
   return id;
+}
+
+void Controller::FiberMain(void* controller) {
+  Controller& self = *static_cast<Controller*>(controller);
+  const uint32_t id = self.current_;
+  self.ThreadMain(id);
+  // Straight on to the next thread, or back to the scheduler when the
+  // iteration is over.
+  Fiber& fiber = self.threads_[id]->fiber;
+  if (self.next_ == kNoThread) Fiber::Exit(fiber, self.scheduler_);
+  self.current_ = self.next_;
+  Fiber::Exit(fiber, self.threads_[self.next_]->fiber);
 }
 
 void Controller::ThreadMain(uint32_t id) {
@@ -411,12 +386,8 @@ void Controller::FinishThread(uint32_t id) {
 void Controller::AbortCurrent() {
   if (executor_ != nullptr) return;
   // Back to the scheduler context for good: this fiber is abandoned there.
-  switched_from_ = current_;
   next_ = kNoThread;
-  BeforeFiberSwitch(nullptr, scheduler_sanitizer_);
-  ctx::fiber resumed = std::move(scheduler_).resume();
-  std::fprintf(stderr, "lockstep: internal error: an abandoned fiber was resumed\n");
-  std::abort();
+  Fiber::Exit(threads_[current_]->fiber, scheduler_);
 }
 
 // --- Executor support ---------------------------------------------------
@@ -559,12 +530,8 @@ void Controller::SwitchTo(uint32_t thread) {
     return executor_->Switch(me, thread);
   }
   const uint32_t me = current_;
-  switched_from_ = me;
   current_ = thread;
-  BeforeFiberSwitch(&threads_[me]->sanitizer, threads_[thread]->sanitizer);
-  ctx::fiber from = std::move(threads_[thread]->fiber).resume();
-  AfterFiberSwitch(threads_[me]->sanitizer, nullptr);
-  KeepContinuation(std::move(from));
+  Fiber::Switch(threads_[me]->fiber, threads_[thread]->fiber);
 }
 
 void Controller::CheckNotAborting() {

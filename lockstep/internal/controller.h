@@ -25,7 +25,6 @@
 #define LOCKSTEP_INTERNAL_CONTROLLER_H_
 
 #include <atomic>
-#include <boost/context/fiber.hpp>
 #include <boost/context/protected_fixedsize_stack.hpp>
 #include <cstdint>
 #include <functional>
@@ -36,7 +35,7 @@
 #include <string_view>
 #include <vector>
 
-#include "lockstep/internal/fiber_sanitizer.h"
+#include "lockstep/internal/fiber.h"
 #include "lockstep/strategy/strategy.h"
 #include "lockstep/trace.pb.h"
 
@@ -310,8 +309,8 @@ class Controller {
                           std::optional<uint64_t> deadline_ns, bool spurious);
   void SwitchTo(uint32_t thread);
   void RunLoop();
-  // Stores the continuation of the context that just switched to us.
-  void KeepContinuation(boost::context::fiber from);
+  // A fiber's entry: runs the logical thread `current_` of `controller`.
+  static void FiberMain(void* controller);
   void ThreadMain(uint32_t thread);
   // Ends the calling thread's part of a failed iteration: a fiber jumps back
   // to the scheduler context for good; with an executor, returns (the caller
@@ -332,7 +331,6 @@ class Controller {
   Observer* observer_ = nullptr;
   std::atomic<uint64_t> own_progress_{0};
   std::atomic<uint64_t>* progress_;
-  FiberSanitizerState scheduler_sanitizer_;
   Controller* previous_controller_ = nullptr;
   uint32_t outside_count_ = 0;
   Strategy* strategy_ = nullptr;
@@ -342,10 +340,8 @@ class Controller {
   std::vector<uint32_t> enabled_;
   std::vector<PendingOp> pending_;
   std::vector<DecisionRecord> decisions_;
-  StackPool* stacks_;                // shared by the controllers of this OS thread
-  boost::context::fiber scheduler_;  // continuation of the scheduler context
-  static constexpr uint32_t kScheduler = kNoThread - 1;
-  uint32_t switched_from_ = kScheduler;  // who made the last switch
+  StackPool* stacks_;  // shared by the controllers of this OS thread
+  Fiber scheduler_;    // the scheduler context
   uint32_t current_ = 0;
   uint32_t next_ = kNoThread;
   uint32_t last_blocked_ = kNoThread;
