@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "lockstep/failure.h"
+#include "lockstep/internal/sanitizers.h"
 #include "lockstep/internal/utf8.h"
 
 #if defined(LOCKSTEP_ASAN)

@@ -30,6 +30,16 @@
 #include "lockstep/strategy/replay.h"
 #include "lockstep/trace_io.h"
 
+// Under ThreadSanitizer: isolation forks the test process for every
+// iteration, and the code under test may fork while its threads run. TSan
+// kills a forked child of a multi-threaded process when it starts a thread
+// (die_after_fork), which an earlier in-process run's leftover threads or a
+// forking body would trigger. Weak: a binary's own definition, and
+// TSAN_OPTIONS, take precedence.
+extern "C" __attribute__((weak)) const char* __tsan_default_options() {
+  return "die_after_fork=0";
+}
+
 namespace lockstep {
 
 namespace native_internal {

@@ -54,6 +54,7 @@
 #include <functional>
 #include <string>
 
+#include "lockstep/internal/sanitizers.h"
 #include "lockstep/options.h"
 #include "lockstep/run.h"
 
@@ -88,8 +89,15 @@ struct NativeOptions {
   // Run each iteration in a forked child process.
   bool isolate = true;
   // Control mode: microseconds a resumed thread may run without reaching an
-  // interposed call before the others go on without it (>= 1).
+  // interposed call before the others go on without it (>= 1). Ten times
+  // longer under ThreadSanitizer, which slows code down 5-15x: with 500 us
+  // a thread sometimes misses its quantum between two calls, and a replay
+  // of the same schedule diverges.
+#if defined(LOCKSTEP_TSAN)
+  uint32_t resume_quantum_us = 5000;
+#else
   uint32_t resume_quantum_us = 500;
+#endif
   // A run in which no interposed call happens for this long fails with
   // TIMEOUT (a hang: a deadlock in observe mode, or a thread blocked outside
   // the model).

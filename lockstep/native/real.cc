@@ -15,10 +15,25 @@ std::atomic<bool> g_real_resolved{false};
 
 namespace {
 
+// A sanitizer runtime's interceptor for `name` (null without one).
+void* Interceptor(const char* name) {
+  char interceptor[64];
+  std::snprintf(interceptor, sizeof interceptor, "__interceptor_%s", name);
+  return dlsym(RTLD_DEFAULT, interceptor);
+}
+
 template <typename F>
 void Resolve(F& slot, const char* name, const char* version = nullptr) {
-  // pthread_cond_* exist in two versions; plain dlsym would find the old one.
-  void* fn = version != nullptr ? dlvsym(RTLD_NEXT, name, version) : dlsym(RTLD_NEXT, name);
+  // pthread_cond_* exist in two versions; plain dlsym would find the old
+  // one. dlvsym skips a sanitizer's (unversioned) interceptor, though, and
+  // calls that bypass ThreadSanitizer's condition variable interceptors
+  // leave it believing the mutex is still held: when the sanitizer comes
+  // after this library, its interceptor is the next definition.
+  void* fn = nullptr;
+  if (version != nullptr && !g_real.sanitizer_first) fn = Interceptor(name);
+  if (fn == nullptr) {
+    fn = version != nullptr ? dlvsym(RTLD_NEXT, name, version) : dlsym(RTLD_NEXT, name);
+  }
   if (fn == nullptr) {
     std::fprintf(stderr, "lockstep: cannot find the real %s (%s)\n", name, dlerror());
     std::abort();
@@ -31,6 +46,13 @@ void Resolve(F& slot, const char* name, const char* version = nullptr) {
 // Racing first calls resolve the same values; that is harmless.
 void ResolveRealFunctions() {
   RealFunctions& r = g_real;
+  r.sanitizer_pthread_create =
+      reinterpret_cast<decltype(r.sanitizer_pthread_create)>(Interceptor("pthread_create"));
+  r.sanitizer_pthread_join =
+      reinterpret_cast<decltype(r.sanitizer_pthread_join)>(Interceptor("pthread_join"));
+  r.sanitizer_first =
+      r.sanitizer_pthread_create != nullptr &&
+      dlsym(RTLD_DEFAULT, "pthread_create") == reinterpret_cast<void*>(r.sanitizer_pthread_create);
   Resolve(r.pthread_create, "pthread_create");
   Resolve(r.pthread_join, "pthread_join");
   Resolve(r.pthread_detach, "pthread_detach");
@@ -69,13 +91,6 @@ void ResolveRealFunctions() {
   Resolve(r.exit, "exit");
   Resolve(r._exit, "_exit");
   Resolve(r.quick_exit, "quick_exit");
-  r.sanitizer_pthread_create = reinterpret_cast<decltype(r.sanitizer_pthread_create)>(
-      dlsym(RTLD_DEFAULT, "__interceptor_pthread_create"));
-  r.sanitizer_pthread_join = reinterpret_cast<decltype(r.sanitizer_pthread_join)>(
-      dlsym(RTLD_DEFAULT, "__interceptor_pthread_join"));
-  r.sanitizer_first =
-      r.sanitizer_pthread_create != nullptr &&
-      dlsym(RTLD_DEFAULT, "pthread_create") == reinterpret_cast<void*>(r.sanitizer_pthread_create);
   g_real_resolved.store(true, std::memory_order_release);
 }
 

@@ -53,9 +53,10 @@ struct RealFunctions {
   void (*exit)(int);
   void (*_exit)(int);
   void (*quick_exit)(int);
-  // AddressSanitizer's interceptors, when its runtime is loaded (else null).
-  // Threads must be created and joined through them, or ASan never learns
-  // their stacks (and reports stale poison on reused ones).
+  // A sanitizer's interceptors, when its runtime is loaded (else null).
+  // Threads must be created and joined through them: ASan must learn their
+  // stacks (or reports stale poison on reused ones), and TSan's runtime
+  // crashes in a thread it did not set up.
   int (*sanitizer_pthread_create)(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*);
   int (*sanitizer_pthread_join)(pthread_t, void**);
   // Whether those interceptors come before this library in the lookup

@@ -56,7 +56,8 @@ bool StartsWith(std::string_view s, std::string_view prefix) {
 }
 
 // The code under test among `frames` (return addresses, innermost first):
-// the first frame outside the standard library, libc and Lockstep. Function
+// the first frame outside the standard library, libc, sanitizer runtimes
+// (whose signal handler calls the watchdog's sampler) and Lockstep. Function
 // names need the binary's symbols exported (the native library links with
 // -rdynamic); the module offset resolves with `addr2line -e <binary>
 // <offset>`. Returns false when every frame is a library's.
@@ -71,7 +72,9 @@ bool LocateFrames(void* const* frames, int n, SourceLocation* out) {
     std::string_view module = info.dli_fname;
     module = module.substr(module.rfind('/') + 1);
     if (StartsWith(module, "libstdc++") || StartsWith(module, "libc.so") ||
-        StartsWith(module, "liblockstep") || StartsWith(module, "libgtest")) {
+        StartsWith(module, "liblockstep") || StartsWith(module, "libgtest") ||
+        StartsWith(module, "libtsan") || StartsWith(module, "libasan") ||
+        StartsWith(module, "libubsan")) {
       continue;
     }
     const uintptr_t address = reinterpret_cast<uintptr_t>(frames[i]);
