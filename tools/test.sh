@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs Lockstep's whole test suite: the Bazel build (plain, and under
-# AddressSanitizer + UndefinedBehaviorSanitizer), the CMake build, and both
-# as a downstream project would consume them. Warnings are errors throughout.
+# Runs Lockstep's whole test suite: the Bazel build (plain, under
+# AddressSanitizer + UndefinedBehaviorSanitizer, and under ThreadSanitizer),
+# the CMake build, and both as a downstream project would consume them.
+# Warnings are errors throughout.
 # Run tools/setup.sh first (the README's command does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,9 @@ bazel test --config=ci //tools:lockstep_trace_html_test
 
 echo "== bazel test --config=asan //... (AddressSanitizer + UndefinedBehaviorSanitizer)"
 bazel test --config=ci --config=asan //...
+
+echo "== bazel test --config=tsan //... (ThreadSanitizer)"
+bazel test --config=ci --config=tsan //...
 
 echo "== bazel: downstream workspace using @lockstep"
 mkdir -p "$scratch/bazel"
