@@ -1,4 +1,7 @@
-// The native runner's executor and its models of the interposed calls.
+// The native runner's session: the executor of a native iteration and the
+// entry points of the interposed calls. Each family of calls is modelled in
+// its own model_*.cc (sharing model.h); the watchdog is in watchdog.cc, and
+// caller locations come from locate.h.
 //
 // Each logical thread of a native iteration is an OS thread. In control mode
 // they hand over a baton: a thread runs only while it is the controller's

@@ -1,0 +1,199 @@
+// Mutexes and reader-writer locks.
+#include "lockstep/native/model.h"
+
+#include <errno.h>
+#include <pthread.h>
+
+namespace lockstep::native_internal {
+
+using internal::Controller;
+using internal::kNoThread;
+using internal::WakeReason;
+
+int Session::Acquire(Turn& turn, NativeObject& object, const char* op, PendingOp pending,
+                     const std::function<int()>& try_op, const std::function<int()>& blocking_op,
+                     std::optional<uint64_t> deadline_ns, bool owned) {
+  Controller& c = *controller_;
+  while (true) {
+    const int r = try_op();
+    if (r != EBUSY && r != EAGAIN) return r;
+    // Held, but by no thread of the run: wait for the real owner, outside
+    // the model.
+    if (owned && object.owner == kNoThread && object.readers == 0) return turn.Outside(blocking_op);
+    const WakeReason reason =
+        c.Block(object, op, pending, std::source_location::current(), deadline_ns);
+    if (reason == WakeReason::kAborted) {
+      HandleFailure();
+      turn.Leave();
+      return blocking_op();
+    }
+    if (reason == WakeReason::kTimeout) return try_op() == 0 ? 0 : ETIMEDOUT;
+  }
+}
+
+int Session::MutexLock(pthread_mutex_t* mutex, bool try_only, clockid_t clock,
+                       const timespec* deadline) {
+  const RealFunctions& real = Real();
+  auto blocking = [&] {
+    if (try_only) return real.pthread_mutex_trylock(mutex);
+    if (deadline != nullptr) return real.pthread_mutex_clocklock(mutex, clock, deadline);
+    return real.pthread_mutex_lock(mutex);
+  };
+  Turn turn(*this, PendingOp{});
+  if (!turn.modelled()) {
+    turn.Leave();
+    return blocking();
+  }
+  NativeObject& object = Object(mutex, "mutex");
+  Controller& c = *controller_;
+  const uint32_t id = object.IdIn(c);
+  const uint32_t me = turn.me();
+  const char* op = try_only              ? "mutex.try_lock"
+                   : deadline != nullptr ? "mutex.timedlock"
+                                         : "mutex.lock";
+  if (setup_.mode == NativeMode::kObserve) {
+    Observe(op, mutex, "mutex");
+    turn.Leave();
+    return blocking();
+  }
+  c.SchedulePoint(Write(id), std::source_location::current());
+  if (c.aborting()) {
+    HandleFailure();
+    turn.Leave();
+    return blocking();
+  }
+  int r;
+  if (object.owner == me && (mutex->__data.__kind & 3) == PTHREAD_MUTEX_ERRORCHECK) {
+    r = EDEADLK;  // what the real error-checking mutex says
+  } else if (try_only) {
+    r = real.pthread_mutex_trylock(mutex);
+  } else {
+    r = Acquire(
+        turn, object, op, Write(id), [&] { return real.pthread_mutex_trylock(mutex); }, blocking,
+        VirtualDeadline(clock, deadline), /*owned=*/true);
+  }
+  if (!turn.modelled()) return r;
+  if (r == 0) {
+    object.owner = me;
+    ++object.depth;
+  }
+  Record(op, id, r == 0 ? 1 : 0, r == ETIMEDOUT ? "timed out" : "");
+  return r;
+}
+
+int Session::MutexUnlock(pthread_mutex_t* mutex) {
+  const RealFunctions& real = Real();
+  Turn turn(*this, PendingOp{});
+  if (!turn.modelled()) {
+    turn.Leave();
+    return real.pthread_mutex_unlock(mutex);
+  }
+  NativeObject& object = Object(mutex, "mutex");
+  Controller& c = *controller_;
+  const uint32_t id = object.IdIn(c);
+  if (setup_.mode == NativeMode::kObserve) {
+    Observe("mutex.unlock", mutex, "mutex");
+    turn.Leave();
+    return real.pthread_mutex_unlock(mutex);
+  }
+  c.SchedulePoint(Write(id), std::source_location::current());
+  if (c.aborting()) {
+    HandleFailure();
+    turn.Leave();
+    return real.pthread_mutex_unlock(mutex);
+  }
+  const int r = real.pthread_mutex_unlock(mutex);
+  if (r == 0 && object.owner == turn.me() && --object.depth == 0) {
+    object.owner = kNoThread;
+    c.WakeAll(object);
+  }
+  Record("mutex.unlock", id);
+  return r;
+}
+
+int Session::RwLock(pthread_rwlock_t* lock, bool write, bool try_only, clockid_t clock,
+                    const timespec* deadline) {
+  const RealFunctions& real = Real();
+  auto try_op = [&] {
+    return write ? real.pthread_rwlock_trywrlock(lock) : real.pthread_rwlock_tryrdlock(lock);
+  };
+  auto blocking = [&] {
+    if (try_only) return try_op();
+    if (deadline != nullptr) {
+      return write ? real.pthread_rwlock_clockwrlock(lock, clock, deadline)
+                   : real.pthread_rwlock_clockrdlock(lock, clock, deadline);
+    }
+    return write ? real.pthread_rwlock_wrlock(lock) : real.pthread_rwlock_rdlock(lock);
+  };
+  Turn turn(*this, PendingOp{});
+  if (!turn.modelled()) {
+    turn.Leave();
+    return blocking();
+  }
+  NativeObject& object = Object(lock, "rwlock");
+  Controller& c = *controller_;
+  const uint32_t id = object.IdIn(c);
+  const char* op = write ? (try_only ? "rwlock.try_wrlock" : "rwlock.wrlock")
+                         : (try_only ? "rwlock.try_rdlock" : "rwlock.rdlock");
+  if (setup_.mode == NativeMode::kObserve) {
+    Observe(op, lock, "rwlock");
+    turn.Leave();
+    return blocking();
+  }
+  const PendingOp pending = write ? Write(id) : Read(id);
+  c.SchedulePoint(pending, std::source_location::current());
+  if (c.aborting()) {
+    HandleFailure();
+    turn.Leave();
+    return blocking();
+  }
+  const int r = try_only ? try_op()
+                         : Acquire(turn, object, op, pending, try_op, blocking,
+                                   VirtualDeadline(clock, deadline), /*owned=*/true);
+  if (!turn.modelled()) return r;
+  if (r == 0) {
+    if (write) {
+      object.owner = turn.me();
+    } else {
+      ++object.readers;
+    }
+  }
+  Record(op, id, r == 0 ? 1 : 0, r == ETIMEDOUT ? "timed out" : "");
+  return r;
+}
+
+int Session::RwUnlock(pthread_rwlock_t* lock) {
+  const RealFunctions& real = Real();
+  Turn turn(*this, PendingOp{});
+  if (!turn.modelled()) {
+    turn.Leave();
+    return real.pthread_rwlock_unlock(lock);
+  }
+  NativeObject& object = Object(lock, "rwlock");
+  Controller& c = *controller_;
+  const uint32_t id = object.IdIn(c);
+  if (setup_.mode == NativeMode::kObserve) {
+    Observe("rwlock.unlock", lock, "rwlock");
+    turn.Leave();
+    return real.pthread_rwlock_unlock(lock);
+  }
+  c.SchedulePoint(Write(id), std::source_location::current());
+  if (c.aborting()) {
+    HandleFailure();
+    turn.Leave();
+    return real.pthread_rwlock_unlock(lock);
+  }
+  const int r = real.pthread_rwlock_unlock(lock);
+  if (r == 0) {
+    if (object.owner == turn.me()) {
+      object.owner = kNoThread;
+    } else if (object.readers > 0) {
+      --object.readers;
+    }
+    c.WakeAll(object);
+  }
+  Record("rwlock.unlock", id);
+  return r;
+}
+
+}  // namespace lockstep::native_internal
