@@ -606,20 +606,32 @@ void Controller::Wake(ThreadState& thread) {
   thread.join_target = kNoThread;
 }
 
-int Controller::WaitersOn(const ObjectBase& object) const {
+namespace {
+bool AnyWaiter(uint32_t) { return true; }
+}  // namespace
+
+int Controller::WaitersOn(const ObjectBase& object) const { return WaitersOn(object, AnyWaiter); }
+int Controller::WakeAll(const ObjectBase& object) { return WakeAll(object, AnyWaiter); }
+uint32_t Controller::WakeOne(const ObjectBase& object) { return WakeOne(object, AnyWaiter); }
+
+int Controller::WaitersOn(const ObjectBase& object, WaiterFilter eligible) const {
   int count = 0;
   for (uint32_t t = 0; t < thread_count_; ++t) {
     const ThreadState& thread = *threads_[t];
-    if (thread.status == ThreadState::Status::kBlocked && thread.blocked_on == &object) ++count;
+    if (thread.status == ThreadState::Status::kBlocked && thread.blocked_on == &object &&
+        eligible(t)) {
+      ++count;
+    }
   }
   return count;
 }
 
-int Controller::WakeAll(const ObjectBase& object) {
+int Controller::WakeAll(const ObjectBase& object, WaiterFilter eligible) {
   int count = 0;
   for (uint32_t t = 0; t < thread_count_; ++t) {
     ThreadState& thread = *threads_[t];
-    if (thread.status == ThreadState::Status::kBlocked && thread.blocked_on == &object) {
+    if (thread.status == ThreadState::Status::kBlocked && thread.blocked_on == &object &&
+        eligible(t)) {
       Wake(thread);
       ++count;
     }
@@ -627,14 +639,17 @@ int Controller::WakeAll(const ObjectBase& object) {
   return count;
 }
 
-uint32_t Controller::WakeOne(const ObjectBase& object) {
-  const int waiters = WaitersOn(object);
+uint32_t Controller::WakeOne(const ObjectBase& object, WaiterFilter eligible) {
+  const int waiters = WaitersOn(object, eligible);
   if (waiters == 0) return kNoThread;
   // Which waiter wakes is the strategy's choice (in thread-id order).
   uint32_t index = waiters == 1 ? 0 : Choose(static_cast<uint32_t>(waiters));
   for (uint32_t t = 0; t < thread_count_; ++t) {
     ThreadState& thread = *threads_[t];
-    if (thread.status != ThreadState::Status::kBlocked || thread.blocked_on != &object) continue;
+    if (thread.status != ThreadState::Status::kBlocked || thread.blocked_on != &object ||
+        !eligible(t)) {
+      continue;
+    }
     if (index-- == 0) {
       Wake(thread);
       return t;

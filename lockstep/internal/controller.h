@@ -35,6 +35,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "lockstep/internal/fiber.h"
 #include "lockstep/strategy/strategy.h"
 #include "lockstep/trace.pb.h"
@@ -254,6 +255,12 @@ class Controller {
   uint32_t WakeOne(const ObjectBase& object);
   // Number of threads blocked on `object`.
   int WaitersOn(const ObjectBase& object) const;
+  // The same among the waiters for which `eligible(thread)` holds (a futex
+  // wake with a bitset).
+  using WaiterFilter = absl::FunctionRef<bool(uint32_t thread)>;
+  int WakeAll(const ObjectBase& object, WaiterFilter eligible);
+  uint32_t WakeOne(const ObjectBase& object, WaiterFilter eligible);
+  int WaitersOn(const ObjectBase& object, WaiterFilter eligible) const;
 
   // A controlled nondeterministic choice in [0, n).
   uint32_t Choose(uint32_t n);

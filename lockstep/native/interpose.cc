@@ -1,5 +1,5 @@
-// The interposed pthread, semaphore, yield, sleep, clock, fork and exit
-// functions.
+// The interposed pthread, semaphore, futex (syscall), yield, sleep, clock,
+// fork and exit functions.
 //
 // Defined in the test binary (or a library it links ahead of libc), these
 // take the place of libc's for the binary and the libraries it loads
@@ -10,7 +10,10 @@
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
+#include <stdarg.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -223,6 +226,48 @@ unsigned sleep(unsigned seconds) {
 int clock_gettime(clockid_t clock, timespec* out) {
   if (Managed() && S().VirtualClock(clock, out)) return 0;
   return Real().clock_gettime(clock, out);
+}
+
+int gettimeofday(timeval* out, void* zone) noexcept {
+  timespec now;
+  if (Managed() && S().VirtualClock(CLOCK_REALTIME, &now)) {
+    if (zone != nullptr) Real().gettimeofday(out, zone);  // the (obsolete) time zone
+    *out = timeval{now.tv_sec, now.tv_nsec / 1000};
+    return 0;
+  }
+  return Real().gettimeofday(out, zone);
+}
+
+time_t time(time_t* out) noexcept {
+  timespec now;
+  if (Managed() && S().VirtualClock(CLOCK_REALTIME, &now)) {
+    if (out != nullptr) *out = now.tv_sec;
+    return now.tv_sec;
+  }
+  return Real().time(out);
+}
+
+int pthread_once(pthread_once_t* once, void (*init)()) {
+  if (Managed()) return S().Once(once, init);
+  return Real().pthread_once(once, init);
+}
+
+// libstdc++ reaches futexes through syscall(SYS_futex, ...): atomic
+// wait/notify, latch, barrier, counting_semaphore, future, stop_token.
+long syscall(long number, ...) noexcept {
+  // The arguments a system call may take (reading more than were passed is
+  // harmless: they are registers or stack slots of the caller).
+  va_list list;
+  va_start(list, number);
+  long a[6];
+  for (long& arg : a) arg = va_arg(list, long);
+  va_end(list);
+  if (number == SYS_futex && Managed()) {
+    return S().Futex(reinterpret_cast<uint32_t*>(a[0]), static_cast<int>(a[1]),
+                     static_cast<uint32_t>(a[2]), reinterpret_cast<const timespec*>(a[3]),
+                     reinterpret_cast<uint32_t*>(a[4]), static_cast<uint32_t>(a[5]));
+  }
+  return Real().syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 pid_t fork() {

@@ -22,6 +22,7 @@ class NativeObject : public internal::ObjectBase {
   NativeObject(const char* kind) : ObjectBase(kind, "", std::source_location::current()) {}
   uint32_t IdIn(Controller& c) { return Id(c); }
 
+  const void* address = nullptr;
   uint32_t owner = internal::kNoThread;  // mutex, rwlock writer: the thread of the run holding it
   uint32_t depth = 0;          // recursive mutex: lock count
   uint32_t readers = 0;        // rwlock: read holds by threads of the run
@@ -30,6 +31,10 @@ class NativeObject : public internal::ObjectBase {
   std::string DescribeState(const Controller& c) const override {
     if (owner != internal::kNoThread) return absl::StrCat("held by ", c.ThreadLabel(owner));
     if (readers > 0) return absl::StrCat("held shared by ", readers, " thread(s)");
+    if (std::string_view(kind()) == "futex") {
+      return absl::StrCat("word 0x", absl::Hex(reinterpret_cast<uintptr_t>(address)), " = ",
+                          __atomic_load_n(static_cast<const uint32_t*>(address), __ATOMIC_SEQ_CST));
+    }
     return {};
   }
   void ResetState() override {

@@ -45,6 +45,12 @@ int Session::ThreadCreate(pthread_t* thread, const pthread_attr_t* attr, void* (
     return result;
   }
   os_threads_.push_back(OsThread{*thread, id});
+  // The new thread may run first: the parent has no other scheduling point
+  // until its next interposed call.
+  if (setup_.mode == NativeMode::kControl) {
+    c.SchedulePoint(PendingOp{}, std::source_location::current());
+    if (c.aborting()) HandleFailure();
+  }
   return 0;
 }
 

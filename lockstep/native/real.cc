@@ -87,6 +87,10 @@ void ResolveRealFunctions() {
   Resolve(r.usleep, "usleep");
   Resolve(r.sleep, "sleep");
   Resolve(r.clock_gettime, "clock_gettime");
+  Resolve(r.gettimeofday, "gettimeofday");
+  Resolve(r.time, "time");
+  Resolve(r.pthread_once, "pthread_once");
+  Resolve(r.syscall, "syscall");
   Resolve(r.fork, "fork");
   Resolve(r.exit, "exit");
   Resolve(r._exit, "_exit");
@@ -138,13 +142,13 @@ int CreateOwnThread(pthread_t* thread, const pthread_attr_t* attr, void* (*start
 int JoinOwnThread(pthread_t thread, void** result) { return JoinThread(thread, result, true); }
 
 bool FutexWait(std::atomic<uint32_t>* word, uint32_t expected, const timespec* timeout) {
-  const long r = syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE, expected,
+  const long r = Real().syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE, expected,
                          timeout, nullptr, 0);
   return !(r == -1 && errno == ETIMEDOUT);
 }
 
 void FutexWake(std::atomic<uint32_t>* word, int count) {
-  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, count, nullptr, nullptr,
+  Real().syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, count, nullptr, nullptr,
           0);
 }
 

@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <semaphore.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -49,6 +50,10 @@ struct RealFunctions {
   int (*usleep)(useconds_t);
   unsigned (*sleep)(unsigned);
   int (*clock_gettime)(clockid_t, timespec*);
+  int (*gettimeofday)(timeval*, void*);
+  time_t (*time)(time_t*);
+  int (*pthread_once)(pthread_once_t*, void (*)());
+  long (*syscall)(long, ...);
   pid_t (*fork)();
   void (*exit)(int);
   void (*_exit)(int);

@@ -24,11 +24,21 @@ using internal::Demangle;
 using internal::kNoThread;
 
 thread_local Binding t_binding;
+thread_local int PassThrough::depth_ = 0;
 std::atomic<uint64_t> g_active_epoch{0};
+
+// A thread of the run ends in the model when this is destroyed.
+struct ThreadEnd {
+  uint32_t id = kNoThread;
+  ~ThreadEnd() {
+    if (id != kNoThread) Session::Get().ThreadDone(id);
+  }
+};
 
 namespace {
 
 std::atomic<uint64_t> g_next_epoch{1};
+thread_local ThreadEnd t_thread_end;
 
 uint64_t RealNow(clockid_t clock) {
   timespec ts{};
@@ -79,6 +89,7 @@ NativeObject& Session::Object(const void* address, const char* kind) {
   // Memory reused for another kind of object gets a fresh model.
   if (object == nullptr || std::strcmp(object->kind(), kind) != 0) {
     object = std::make_unique<NativeObject>(kind);
+    object->address = address;
   }
   NoteObject(object->IdIn(*controller_), kind);
   return *object;
@@ -113,6 +124,7 @@ NativeOutcome Session::RunIteration(const std::function<void()>& body, Controlle
   last_call_.clear();
   outside_.clear();
   tables_.Clear();
+  futex_bitsets_.clear();
   done_.Reset();
   for (auto& slot : slots_) slot->Reset();
   base_realtime_ns_ = RealNow(CLOCK_REALTIME);
@@ -179,13 +191,10 @@ void* Session::Trampoline(void* arg) {
   // In an isolated child: a stack overflow still reports its thread.
   const CrashStack crash_stack(start->id);
   s.ThreadBegin(start->id);
-  // Runs when the thread finishes, returns or calls pthread_exit (which
-  // unwinds the stack).
-  struct Done {
-    Session& s;
-    uint32_t id;
-    ~Done() { s.ThreadDone(id); }
-  } done{s, start->id};
+  // The thread ends in the model after its thread_local destructors, which
+  // may synchronize: this one is registered first, so it runs last (when
+  // the thread returns or calls pthread_exit).
+  t_thread_end.id = start->id;
   if (start->body == nullptr) return start->fn(start->arg);
   try {
     (*start->body)();

@@ -39,6 +39,7 @@ namespace lockstep::native_internal {
 
 class ChildStream;
 class NativeObject;
+struct ThreadEnd;
 
 struct IterationSetup {
   NativeMode mode = NativeMode::kControl;
@@ -67,14 +68,48 @@ extern thread_local Binding t_binding;
 // Epoch of the running native iteration; 0 when none runs.
 extern std::atomic<uint64_t> g_active_epoch;
 
+// Lockstep code running on a thread of the run (the session's, holding its
+// lock; the watchdog's sampling signal handler) may reach interposed calls:
+// backtrace() runs pthread_once, say. While a PassThrough lives on the
+// thread, those go straight to the real functions.
+class PassThrough {
+ public:
+  PassThrough() { ++depth_; }
+  ~PassThrough() { --depth_; }
+  PassThrough(const PassThrough&) = delete;
+  PassThrough& operator=(const PassThrough&) = delete;
+  static bool Active() { return depth_ > 0; }
+
+ private:
+  friend class SessionLock;
+  static thread_local int depth_;
+};
+
+// The session's lock: its holder's interposed calls pass through.
+class SessionLock {
+ public:
+  void lock() {
+    mutex_.lock();
+    ++PassThrough::depth_;
+  }
+  void unlock() {
+    --PassThrough::depth_;
+    mutex_.unlock();
+  }
+
+ private:
+  FutexMutex mutex_;
+};
+
 class Session final : public internal::Executor {
  public:
   static Session& Get();
 
-  // True when the calling thread belongs to the running native iteration.
+  // True when the calling thread belongs to the running native iteration
+  // and is not inside the session already.
   static bool Managed() {
     const uint64_t epoch = g_active_epoch.load(std::memory_order_acquire);
-    return epoch != 0 && t_binding.epoch == epoch;
+    return epoch != 0 && t_binding.epoch == epoch && !PassThrough::Active();
   }
 
   // Runs one iteration of `body` in this process and returns when thread 0
@@ -99,6 +134,13 @@ class Session final : public internal::Executor {
   int CondSignal(pthread_cond_t* cond, bool all);
   int SemWait(sem_t* sem, bool try_only, clockid_t clock, const timespec* deadline);
   int SemPost(sem_t* sem);
+  // syscall(SYS_futex, ...): WAIT and WAKE (with bitsets) are modelled, other
+  // operations pass through. Returns what syscall() returns (errno set).
+  long Futex(uint32_t* word, int op, uint32_t value, const timespec* timeout, uint32_t* word2,
+             uint32_t value3);
+  // pthread_once (std::call_once): one thread of the run runs `init`, the
+  // others wait for it in the model.
+  int Once(pthread_once_t* once, void (*init)());
   int Yield();
   // Sleeps for `duration`, or until `deadline` on `clock`.
   int Sleep(const timespec* duration, clockid_t clock, const timespec* deadline);
@@ -124,6 +166,7 @@ class Session final : public internal::Executor {
                      const char* file, int line, const char* function) override;
 
  private:
+  friend struct ThreadEnd;
   class Turn;
   struct Start;
   struct OsThread {
@@ -174,7 +217,7 @@ class Session final : public internal::Executor {
   void AddThread(uint32_t id, uint32_t parent);
   void NoteObject(uint32_t id, const char* kind);
 
-  FutexMutex lock_;
+  SessionLock lock_;
   internal::Controller* controller_ = nullptr;
   Trace* trace_ = nullptr;
   IterationSetup setup_;
@@ -195,6 +238,8 @@ class Session final : public internal::Executor {
   std::vector<uint8_t> outside_;
   Trace tables_;  // threads and objects only
   std::unordered_map<const void*, std::unique_ptr<NativeObject>> objects_;
+  // Per thread: the bitset of the futex wait it is blocked in.
+  std::vector<uint32_t> futex_bitsets_;
   uint64_t base_realtime_ns_ = 0;
   uint64_t base_monotonic_ns_ = 0;
   std::chrono::steady_clock::time_point started_;

@@ -28,6 +28,7 @@ struct SampleSlot {
 SampleSlot g_sample;
 
 void OnSample(int) {
+  const PassThrough pass_through;
   const int saved = errno;
   g_sample.count = backtrace(g_sample.frames, 48);
   g_sample.done.store(1, std::memory_order_release);
