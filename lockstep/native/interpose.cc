@@ -190,17 +190,20 @@ int sched_yield() {
 
 int nanosleep(const timespec* duration, timespec* remaining) {
   if (Managed()) {
+    // `remaining` may be `duration` (libstdc++'s sleep_for passes both).
+    const int r = S().Sleep(duration, CLOCK_MONOTONIC, nullptr);
     if (remaining != nullptr) *remaining = timespec{};
-    return S().Sleep(duration, CLOCK_MONOTONIC, nullptr);
+    return r;
   }
   return Real().nanosleep(duration, remaining);
 }
 
 int clock_nanosleep(clockid_t clock, int flags, const timespec* time, timespec* remaining) {
   if (Managed()) {
+    const int r = (flags & TIMER_ABSTIME) != 0 ? S().Sleep(nullptr, clock, time)
+                                               : S().Sleep(time, clock, nullptr);
     if (remaining != nullptr) *remaining = timespec{};
-    if ((flags & TIMER_ABSTIME) != 0) return S().Sleep(nullptr, clock, time);
-    return S().Sleep(time, clock, nullptr);
+    return r;
   }
   return Real().clock_nanosleep(clock, flags, time, remaining);
 }

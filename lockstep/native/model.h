@@ -15,7 +15,7 @@ namespace lockstep::native_internal {
 constexpr PendingOp Write(uint32_t id) { return PendingOp{PendingOp::Kind::kWrite, id}; }
 constexpr PendingOp Read(uint32_t id) { return PendingOp{PendingOp::Kind::kRead, id}; }
 
-// A pthread object as the model sees it.
+// A pthread object, futex word or once control as the model sees it.
 class NativeObject : public internal::ObjectBase {
   using Controller = internal::Controller;
  public:
@@ -29,7 +29,10 @@ class NativeObject : public internal::ObjectBase {
 
  protected:
   std::string DescribeState(const Controller& c) const override {
-    if (owner != internal::kNoThread) return absl::StrCat("held by ", c.ThreadLabel(owner));
+    if (owner != internal::kNoThread) {
+      return absl::StrCat(std::string_view(kind()) == "once" ? "run by " : "held by ",
+                          c.ThreadLabel(owner));
+    }
     if (readers > 0) return absl::StrCat("held shared by ", readers, " thread(s)");
     if (std::string_view(kind()) == "futex") {
       return absl::StrCat("word 0x", absl::Hex(reinterpret_cast<uintptr_t>(address)), " = ",

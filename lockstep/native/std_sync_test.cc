@@ -1,0 +1,322 @@
+// The native runner steers the standard primitives built on futexes and on
+// pthread_once (libstdc++: atomic wait/notify, latch, barrier,
+// counting_semaphore, promise/future, call_once) and thread start and exit:
+// for each, a bug that needs an interleaving at the primitive is found at
+// seed 1 within a stated budget, its trace shows the primitive's
+// operations, and the fixed twin passes 1,000 schedules.
+#include <atomic>
+#include <barrier>
+#include <chrono>
+#include <future>
+#include <latch>
+#include <mutex>
+#include <semaphore>
+#include <stop_token>
+#include <string>
+#include <sys/time.h>
+#include <thread>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "lockstep/failure.h"
+#include "lockstep/native/native_runner.h"
+#include "lockstep/trace_io.h"
+
+namespace lockstep {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr uint64_t kFixedSchedules = 1000;
+
+NativeOptions Control(uint64_t iterations) {
+  NativeOptions options;
+  options.iterations = iterations;
+  // A generous quantum: tests run beside others on a loaded machine.
+  options.resume_quantum_us = 20000;
+  return options;
+}
+
+void Check(bool ok, const char* what) {
+  if (!ok) RecordFailure(Failure::ASSERTION, what, __FILE__, __LINE__);
+}
+
+int CountEvents(const Trace& trace, std::string_view prefix) {
+  int n = 0;
+  for (const Event& event : trace.events()) n += event.op().starts_with(prefix);
+  return n;
+}
+
+// Runs the buggy body: it must fail with `kind` within `budget` schedules,
+// with events of the primitive (ops starting with `prefix`, unless empty)
+// in its trace, and replay; then the fixed body must pass kFixedSchedules schedules.
+void ExpectFoundAndFixed(const std::function<void()>& buggy, const std::function<void()>& fixed,
+                         Failure::Kind kind, uint64_t budget, std::string_view prefix,
+                         StrategyKind strategy = StrategyKind::kPct) {
+  NativeOptions options = Control(budget);
+  options.strategy = strategy;
+  RunResult found = NativeRunner::Run(buggy, options);
+  ASSERT_TRUE(found.status.ok()) << found.status;
+  ASSERT_TRUE(found.failed()) << "not found in " << found.iterations << " schedules";
+  const Trace& trace = *found.trace;
+  EXPECT_EQ(trace.failure().kind(), kind) << trace.failure().message();
+  if (!prefix.empty()) {
+    EXPECT_GT(CountEvents(trace, prefix), 0) << "no " << prefix << " event in the failing schedule";
+  }
+  EXPECT_EQ(trace.native().quantum_expirations(), 0u) << "the schedule was not fully controlled";
+  EXPECT_TRUE(ValidateTrace(trace).ok()) << ValidateTrace(trace);
+
+  NativeOptions replay = options;
+  replay.replay = &trace;
+  RunResult replayed = NativeRunner::Run(buggy, replay);
+  ASSERT_TRUE(replayed.failed());
+  EXPECT_TRUE(SameFailure(replayed.trace->failure(), trace.failure()))
+      << replayed.trace->failure().message();
+
+  options.iterations = kFixedSchedules;
+  RunResult passed = NativeRunner::Run(fixed, options);
+  ASSERT_TRUE(passed.status.ok()) << passed.status;
+  EXPECT_FALSE(passed.failed()) << passed.trace->failure().message();
+  EXPECT_EQ(passed.iterations, kFixedSchedules);
+  EXPECT_GT(passed.distinct_schedules, 1u);
+}
+
+// --- std::atomic<T>::wait / notify_one --------------------------------------
+
+// Bug: the producer notifies before it stores, so a consumer already asleep
+// is woken, sees the old value, sleeps again and is never notified.
+void AtomicNotify(bool fixed) {
+  std::atomic<int> state{0};
+  std::thread consumer([&] { state.wait(0); });
+  if (fixed) {
+    state.store(1);
+    state.notify_one();
+  } else {
+    state.notify_one();
+    state.store(1);
+  }
+  consumer.join();
+}
+
+TEST(StdSyncTest, AtomicWaitNotifyLostWakeupIsADeadlockOnTheFutex) {
+  ExpectFoundAndFixed([] { AtomicNotify(false); }, [] { AtomicNotify(true); }, Failure::DEADLOCK,
+                      200, "futex.", StrategyKind::kPos);
+  NativeOptions options = Control(200);
+  options.strategy = StrategyKind::kPos;
+  RunResult found = NativeRunner::Run([] { AtomicNotify(false); }, options);
+  ASSERT_TRUE(found.failed());
+  EXPECT_THAT(found.trace->failure().message(), HasSubstr("futex"));
+}
+
+// --- std::latch --------------------------------------------------------------
+
+// Bug: the worker counts down before it publishes its result; the main
+// thread, woken by the count-down, reads it too early.
+void LatchPublish(bool fixed) {
+  std::latch done(1);
+  int result = 0;
+  std::thread worker([&] {
+    if (fixed) {
+      result = 42;
+      done.count_down();
+    } else {
+      done.count_down();
+      result = 42;
+    }
+  });
+  done.wait();
+  Check(result == 42, "read the result before the worker published it");
+  worker.join();
+}
+
+TEST(StdSyncTest, LatchCountDownBeforePublishIsFound) {
+  ExpectFoundAndFixed([] { LatchPublish(false); }, [] { LatchPublish(true); },
+                      Failure::ASSERTION, 200, "futex.", StrategyKind::kPos);
+}
+
+// --- std::barrier ------------------------------------------------------------
+
+// Bug: one barrier per phase, but a thread overwrites its slot for the next
+// phase before the other thread has read this phase's value.
+void BarrierPhases(bool fixed) {
+  std::barrier sync(2);
+  int slot[2] = {0, 0};
+  auto worker = [&](int me) {
+    for (int phase = 1; phase <= 2; ++phase) {
+      slot[me] = phase;
+      sync.arrive_and_wait();
+      const int other = slot[1 - me];
+      if (fixed) sync.arrive_and_wait();
+      Check(other == phase, "read the other thread's slot from the wrong phase");
+    }
+  };
+  std::thread a(worker, 0);
+  std::thread b(worker, 1);
+  a.join();
+  b.join();
+}
+
+TEST(StdSyncTest, BarrierPhaseOverlapIsFound) {
+  ExpectFoundAndFixed([] { BarrierPhases(false); }, [] { BarrierPhases(true); },
+                      Failure::ASSERTION, 200, "futex.");
+}
+
+// --- std::counting_semaphore ---------------------------------------------------
+
+// Bug: the producer releases the item's permit before it writes the item.
+void SemaphoreHandOff(bool fixed) {
+  std::counting_semaphore<4> items(0);
+  int item = 0;
+  std::thread consumer([&] {
+    items.acquire();
+    Check(item == 7, "took an item before it was written");
+  });
+  if (fixed) {
+    item = 7;
+    items.release();
+  } else {
+    items.release();
+    item = 7;
+  }
+  consumer.join();
+}
+
+TEST(StdSyncTest, SemaphoreReleaseBeforeWriteIsFound) {
+  // The consumer runs at the scheduling point of the release's futex wake
+  // (the producer's only one between the release and the write), before
+  // the wake is recorded: the trace has no futex event.
+  ExpectFoundAndFixed([] { SemaphoreHandOff(false); }, [] { SemaphoreHandOff(true); },
+                      Failure::ASSERTION, 200, "");
+}
+
+// --- std::promise / std::future ------------------------------------------------
+
+// Bug: the value travels through the future, but a side result through a
+// plain variable written after set_value.
+void PromiseSideEffect(bool fixed) {
+  std::promise<int> promise;
+  std::future<int> future = promise.get_future();
+  int side = 0;
+  std::thread producer([&] {
+    if (fixed) side = 1;
+    promise.set_value(5);
+    if (!fixed) side = 1;
+  });
+  const int value = future.get();
+  Check(value == 5 && side == 1, "saw the future's value before the side result");
+  producer.join();
+}
+
+TEST(StdSyncTest, PromiseSetBeforeSideResultIsFound) {
+  ExpectFoundAndFixed([] { PromiseSideEffect(false); }, [] { PromiseSideEffect(true); },
+                      Failure::ASSERTION, 200, "futex.");
+}
+
+// --- std::call_once ------------------------------------------------------------
+
+// Bug: one thread calls call_once while holding a mutex that the init
+// function (run by the other thread) needs: a deadlock between the once
+// and the mutex, when the other thread starts the init first.
+void OnceUnderLock(bool fixed) {
+  std::once_flag once;
+  std::mutex mutex;
+  int config = 0;
+  auto init = [&] {
+    std::lock_guard<std::mutex> lock(mutex);
+    config = 1;
+  };
+  std::thread a([&] { std::call_once(once, init); });
+  std::thread b([&] {
+    if (fixed) {
+      std::call_once(once, init);
+      std::lock_guard<std::mutex> lock(mutex);
+    } else {
+      std::lock_guard<std::mutex> lock(mutex);
+      std::call_once(once, init);
+    }
+  });
+  a.join();
+  b.join();
+  Check(config == 1, "init did not run");
+}
+
+TEST(StdSyncTest, CallOnceUnderALockIsADeadlockNamingTheOnce) {
+  ExpectFoundAndFixed([] { OnceUnderLock(false); }, [] { OnceUnderLock(true); },
+                      Failure::DEADLOCK, 200, "once.");
+  RunResult found = NativeRunner::Run([] { OnceUnderLock(false); }, Control(200));
+  ASSERT_TRUE(found.failed());
+  EXPECT_THAT(found.trace->failure().message(), HasSubstr("once.wait"));
+  EXPECT_THAT(found.trace->failure().message(), HasSubstr("run by thread"));
+}
+
+// --- std::jthread and std::stop_token -------------------------------------------
+
+// Bug: assumes a thread stopped right after it starts never does its work;
+// the new thread may run before the parent's request_stop.
+void StopAtOnce(bool fixed) {
+  std::atomic<bool> worked{false};
+  {
+    std::jthread worker([&](std::stop_token stop) {
+      if (fixed) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      if (!stop.stop_requested()) worked = true;
+    });
+    worker.request_stop();
+  }
+  Check(!worked, "the worker ran before the stop request");
+}
+
+TEST(StdSyncTest, NewThreadRunningBeforeItsParentGoesOnIsExplored) {
+  RunResult found = NativeRunner::Run([] { StopAtOnce(false); }, Control(200));
+  ASSERT_TRUE(found.failed()) << found.iterations;
+  EXPECT_EQ(found.trace->failure().kind(), Failure::ASSERTION);
+}
+
+// --- Thread exit and virtual time ------------------------------------------------
+
+// A thread_local destructor that synchronizes runs before the thread ends
+// in the model: join() returns after it, and nothing diverges.
+std::mutex g_tls_mutex;
+int g_tls_destroyed = 0;
+struct CountsItsDestruction {
+  ~CountsItsDestruction() {
+    std::lock_guard<std::mutex> lock(g_tls_mutex);
+    ++g_tls_destroyed;
+  }
+};
+thread_local CountsItsDestruction t_counted;
+
+TEST(StdSyncTest, ThreadEndsAfterItsThreadLocalDestructors) {
+  RunResult result = NativeRunner::Run(
+      [] {
+        std::thread t([] { (void)&t_counted; });
+        t.join();
+        std::lock_guard<std::mutex> lock(g_tls_mutex);
+        Check(g_tls_destroyed == 1, "join returned before the thread_local destructor ran");
+        g_tls_destroyed = 0;
+      },
+      Control(200));
+  ASSERT_TRUE(result.status.ok()) << result.status;
+  EXPECT_FALSE(result.failed()) << result.trace->failure().message();
+}
+
+TEST(StdSyncTest, GettimeofdayAndTimeAreVirtual) {
+  RunResult result = NativeRunner::Run(
+      [] {
+        timeval before;
+        gettimeofday(&before, nullptr);
+        const time_t start = time(nullptr);
+        std::this_thread::sleep_for(std::chrono::hours(1));
+        timeval after;
+        gettimeofday(&after, nullptr);
+        Check(after.tv_sec - before.tv_sec == 3600, "gettimeofday is not virtual");
+        Check(time(nullptr) - start == 3600, "time() is not virtual");
+      },
+      Control(5));
+  ASSERT_TRUE(result.status.ok()) << result.status;
+  EXPECT_FALSE(result.failed()) << result.trace->failure().message();
+  EXPECT_LT(result.elapsed, std::chrono::seconds(60));
+}
+
+}  // namespace
+}  // namespace lockstep
