@@ -23,6 +23,8 @@ _LIBS = {
     "gmock": ["gmock"],
     "gtest": ["gtest"],
     "gtest_main": ["gtest_main"],
+    # elfutils: source lines of the native runner's events.
+    "libdw": ["libdw"],
     "protobuf": ["protobuf"],
 }
 

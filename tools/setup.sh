@@ -28,6 +28,7 @@ PACKAGES=(
   libboost-context-dev
   libbenchmark-dev
   relacy-dev
+  libdw-dev
 )
 if ((WITH_CHROMIUM)); then
   PACKAGES+=(chromium)

@@ -1,13 +1,19 @@
 #include "lockstep/native/locate.h"
 
 #include <dlfcn.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
 #include <execinfo.h>
 #include <link.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "lockstep/internal/controller.h"
@@ -22,47 +28,197 @@ bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
 
+bool Contains(std::string_view s, std::string_view part) {
+  return s.find(part) != std::string_view::npos;
+}
+
+// A place in the source: one physical frame holds several when functions
+// were inlined into it.
+struct SourceFrame {
+  std::string file;
+  int line = 0;
+  std::string function;
+};
+
+// Code the caller did not write: the standard library, Abseil, GoogleTest,
+// Boost, Lockstep (its tests excepted), and libc's pthread/semaphore/sleep/exit functions.
+bool IsLibraryFile(std::string_view file) {
+  if (Contains(file, "/c++/") || Contains(file, "/absl/") || StartsWith(file, "absl/") ||
+      Contains(file, "/gtest/") || Contains(file, "/gmock/") || Contains(file, "/boost/") ||
+      Contains(file, "lockstep/internal/") || Contains(file, "gtest_ext/")) {
+    return true;
+  }
+  return Contains(file, "lockstep/native/") && !file.ends_with("_test.cc");
+}
+
+bool IsLibraryFunction(std::string_view f) {
+  return StartsWith(f, "std::") || StartsWith(f, "void std::") ||
+         StartsWith(f, "lockstep::internal::") || StartsWith(f, "lockstep::native_internal::") ||
+         StartsWith(f, "pthread_") || StartsWith(f, "__gthread") || StartsWith(f, "sem_") ||
+         f == "nanosleep" || f == "sched_yield" || f == "usleep" || f == "sleep" ||
+         f == "clock_nanosleep" || f == "fork" || f == "exit" || f == "_exit" || f == "_Exit" ||
+         f == "quick_exit" || f == "syscall";
+}
+
+bool IsLibraryFrame(const SourceFrame& frame) {
+  return (!frame.file.empty() && IsLibraryFile(frame.file)) || IsLibraryFunction(frame.function);
+}
+
+// The modules of this process, with their DWARF (elfutils' libdwfl). Built
+// on first use and refreshed when an address is in no known module; a child
+// forked afterwards has the same modules. Used under the session's lock.
+Dwfl* ProcessModules(bool refresh) {
+  static const Dwfl_Callbacks callbacks = {dwfl_linux_proc_find_elf, dwfl_standard_find_debuginfo,
+                                           nullptr, nullptr};
+  static Dwfl* dwfl = dwfl_begin(&callbacks);
+  static bool reported = false;
+  if (dwfl != nullptr && (refresh || !reported)) {
+    reported = true;
+    dwfl_report_begin(dwfl);
+    dwfl_linux_proc_report(dwfl, getpid());
+    dwfl_report_end(dwfl, nullptr, nullptr);
+  }
+  return dwfl;
+}
+
+std::string DieName(Dwarf_Die* die) {
+  Dwarf_Attribute attribute;
+  for (int name : {DW_AT_linkage_name, DW_AT_MIPS_linkage_name}) {
+    if (dwarf_attr_integrate(die, name, &attribute) != nullptr) {
+      if (const char* linkage = dwarf_formstring(&attribute)) return Demangle(linkage);
+    }
+  }
+  const char* name = dwarf_diename(die);
+  return name != nullptr ? name : "";
+}
+
+// The source frames at `pc` (innermost first): the line table's place, then
+// for each inlined function, the place it was called from.
+std::vector<SourceFrame> Symbolize(uintptr_t pc) {
+  std::vector<SourceFrame> frames;
+  Dwfl* dwfl = ProcessModules(false);
+  if (dwfl == nullptr) return frames;
+  Dwfl_Module* module = dwfl_addrmodule(dwfl, pc);
+  if (module == nullptr) module = dwfl_addrmodule(ProcessModules(true), pc);
+  if (module == nullptr) return frames;
+  SourceFrame innermost;
+  if (Dwfl_Line* line = dwfl_module_getsrc(module, pc)) {
+    if (const char* file = dwfl_lineinfo(line, nullptr, &innermost.line, nullptr, nullptr,
+                                         nullptr)) {
+      innermost.file = file;
+    }
+  }
+  Dwarf_Addr bias = 0;
+  Dwarf_Die* unit = dwfl_module_addrdie(module, pc, &bias);
+  Dwarf_Die* scopes = nullptr;
+  const int n = unit != nullptr ? dwarf_getscopes(unit, pc - bias, &scopes) : 0;
+  Dwarf_Files* files = nullptr;
+  size_t file_count = 0;
+  if (unit != nullptr) dwarf_getsrcfiles(unit, &files, &file_count);
+  SourceFrame current = innermost;
+  bool in_subprogram = false;
+  Dwarf_Addr function_start = 0;  // of the physical frame's function, when known
+  for (int i = 0; i < n && !in_subprogram; ++i) {
+    Dwarf_Die* scope = &scopes[i];
+    const int tag = dwarf_tag(scope);
+    if (tag != DW_TAG_subprogram && tag != DW_TAG_inlined_subroutine) continue;
+    current.function = DieName(scope);
+    frames.push_back(current);
+    in_subprogram = tag == DW_TAG_subprogram;
+    if (in_subprogram) {
+      if (dwarf_lowpc(scope, &function_start) == 0) function_start += bias;
+      break;
+    }
+    // An inlined function: its caller's place is the call site.
+    Dwarf_Attribute attribute;
+    Dwarf_Word file_index = 0;
+    Dwarf_Word call_line = 0;
+    current = SourceFrame{};
+    if (dwarf_formudata(dwarf_attr(scope, DW_AT_call_file, &attribute), &file_index) == 0 &&
+        files != nullptr && file_index < file_count) {
+      if (const char* file = dwarf_filesrc(files, file_index, nullptr, nullptr)) current.file = file;
+    }
+    if (dwarf_formudata(dwarf_attr(scope, DW_AT_call_line, &attribute), &call_line) == 0) {
+      current.line = static_cast<int>(call_line);
+    }
+  }
+  free(scopes);
+  if (!in_subprogram) {
+    // The function the code is in has no DWARF scope here: the symbol table
+    // names it and gives its start.
+    GElf_Off offset = 0;
+    GElf_Sym symbol;
+    if (const char* name =
+            dwfl_module_addrinfo(module, pc, &offset, &symbol, nullptr, nullptr, nullptr)) {
+      current.function = Demangle(name);
+      function_start = pc - offset;
+    }
+    frames.push_back(current);
+  }
+  // Code inlined without an inline scope (libstdc++'s always_inline atomic
+  // operations at -O0) leaves the line table in a header while the function
+  // is the caller's: its line is the last of its own rows before `pc`.
+  SourceFrame& outer = frames.back();
+  Dwarf_Lines* lines = nullptr;
+  size_t line_count = 0;
+  if (function_start != 0 && !IsLibraryFunction(outer.function) && IsLibraryFile(outer.file)) {
+    if (dwarf_getsrclines(unit, &lines, &line_count) == 0) {
+      const Dwarf_Addr start = function_start;
+      Dwarf_Addr best = 0;
+      for (size_t i = 0; i < line_count; ++i) {
+        Dwarf_Line* line = dwarf_onesrcline(lines, i);
+        Dwarf_Addr address = 0;
+        int number = 0;
+        if (line == nullptr || dwarf_lineaddr(line, &address) != 0) continue;
+        address += bias;
+        const char* file = dwarf_linesrc(line, nullptr, nullptr);
+        if (address < start || address > pc || address < best || file == nullptr ||
+            IsLibraryFile(file) || dwarf_lineno(line, &number) != 0 || number <= 0) {
+          continue;
+        }
+        best = address;
+        outer.file = file;
+        outer.line = number;
+      }
+    }
+  }
+  return frames;
+}
+
 }  // namespace
 
 bool LocateFrames(void* const* frames, int n, SourceLocation* out) {
   for (int i = 0; i < n; ++i) {
     Dl_info info;
-    void* entry = nullptr;
-    if (dladdr1(frames[i], &info, &entry, RTLD_DL_SYMENT) == 0 || info.dli_fname == nullptr) {
-      continue;
-    }
-    const auto* symbol_entry = static_cast<const ElfW(Sym)*>(entry);
+    if (dladdr(frames[i], &info) == 0 || info.dli_fname == nullptr) continue;
     std::string_view module = info.dli_fname;
     module = module.substr(module.rfind('/') + 1);
     if (StartsWith(module, "libstdc++") || StartsWith(module, "libc.so") ||
         StartsWith(module, "liblockstep") || StartsWith(module, "libgtest") ||
-        StartsWith(module, "libtsan") || StartsWith(module, "libasan") ||
-        StartsWith(module, "libubsan")) {
-      continue;
-    }
-    const uintptr_t address = reinterpret_cast<uintptr_t>(frames[i]);
-    // dladdr names the nearest exported symbol before the address, which
-    // for a function that is not exported (static, in an anonymous
-    // namespace) is some other function: only trust it within its size.
-    const bool within = info.dli_sname != nullptr && symbol_entry != nullptr &&
-                        address - reinterpret_cast<uintptr_t>(info.dli_saddr) <
-                            std::max<uint64_t>(symbol_entry->st_size, 1);
-    const std::string symbol = within ? Demangle(info.dli_sname) : "";
-    if (StartsWith(symbol, "std::") || StartsWith(symbol, "lockstep::") ||
-        StartsWith(symbol, "pthread_") || StartsWith(symbol, "__gthread") ||
-        StartsWith(symbol, "sem_") || StartsWith(symbol, "void std::") || symbol == "nanosleep" ||
-        symbol == "sched_yield" || symbol == "usleep" || symbol == "sleep" ||
-        symbol == "clock_nanosleep" || symbol == "fork" || symbol == "exit" || symbol == "_exit" ||
-        symbol == "_Exit" || symbol == "quick_exit") {
+        StartsWith(module, "libabsl") || StartsWith(module, "libtsan") ||
+        StartsWith(module, "libasan") || StartsWith(module, "libubsan")) {
       continue;
     }
     // The return address points after the call: name the call itself.
-    const uintptr_t offset = address - reinterpret_cast<uintptr_t>(info.dli_fbase) - 1;
-    out->set_file(std::string(module));
-    out->set_line(0);
-    out->set_function(symbol.empty() ? absl::StrCat("+0x", absl::Hex(offset))
-                                     : absl::StrCat(symbol, " +0x", absl::Hex(offset)));
-    return true;
+    const uintptr_t pc = reinterpret_cast<uintptr_t>(frames[i]) - 1;
+    for (const SourceFrame& frame : Symbolize(pc)) {
+      if (IsLibraryFrame(frame)) continue;
+      if (!frame.file.empty() && frame.line > 0) {
+        out->set_file(frame.file);
+        out->set_line(static_cast<uint32_t>(frame.line));
+        out->set_function(frame.function);
+      } else {
+        // No line table (built without -g): the module and the offset,
+        // which `addr2line -e <binary> <offset>` resolves.
+        const uintptr_t offset = pc - reinterpret_cast<uintptr_t>(info.dli_fbase);
+        out->set_file(std::string(module));
+        out->set_line(0);
+        out->set_function(frame.function.empty()
+                              ? absl::StrCat("+0x", absl::Hex(offset))
+                              : absl::StrCat(frame.function, " +0x", absl::Hex(offset)));
+      }
+      return true;
+    }
   }
   return false;
 }

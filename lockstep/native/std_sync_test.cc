@@ -65,6 +65,12 @@ void ExpectFoundAndFixed(const std::function<void()>& buggy, const std::function
     EXPECT_GT(CountEvents(trace, prefix), 0) << "no " << prefix << " event in the failing schedule";
   }
   EXPECT_EQ(trace.native().quantum_expirations(), 0u) << "the schedule was not fully controlled";
+  // Every event is located in this file (not in the standard library's
+  // headers nor in Lockstep), at a line (the build keeps line tables).
+  for (const Event& event : trace.events()) {
+    EXPECT_THAT(event.location().file(), HasSubstr("std_sync_test.cc")) << event.op();
+    EXPECT_GT(event.location().line(), 0u) << event.op() << " in " << event.location().function();
+  }
   EXPECT_TRUE(ValidateTrace(trace).ok()) << ValidateTrace(trace);
 
   NativeOptions replay = options;
