@@ -88,6 +88,9 @@ class Session::Turn {
     if (left_) return;
     left_ = true;
     if (s_.setup_.stream != nullptr && s_.controller_ != nullptr) s_.Flush();
+    // Time spent in the model (symbolizing a recorded event, say) is not the
+    // thread's quantum: the watchdog sees progress when the call leaves.
+    ++s_.progress_;
     --s_.inside_;
     s_.lock_.unlock();
   }

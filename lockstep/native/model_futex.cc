@@ -9,6 +9,7 @@
 #include <linux/futex.h>
 #include <sys/syscall.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 

@@ -131,6 +131,12 @@ NativeOutcome Session::RunIteration(const std::function<void()>& body, Controlle
   base_monotonic_ns_ = RealNow(CLOCK_MONOTONIC);
   started_ = std::chrono::steady_clock::now();
   epoch_ = g_next_epoch.fetch_add(1);
+  if (trace != nullptr) {
+    // Loads the binary's debug information now, not in the middle of a
+    // thread's quantum.
+    SourceLocation warm_up;
+    FillCaller(&warm_up);
+  }
   controller.set_executor(this);
   controller.BeginIteration(strategy, iteration, seed, trace);
   const uint32_t main = controller.SpawnThread("main", /*detached=*/false);
