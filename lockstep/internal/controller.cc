@@ -305,8 +305,8 @@ uint32_t Controller::Spawn(std::function<void()> fn, std::string_view name, bool
   // With an executor the thread's code runs elsewhere (fn is null).
   if (thread.fn != nullptr) {
     if (thread.stack.size == 0) thread.stack = stacks_->Take();
-    thread.fiber.Prepare(static_cast<char*>(thread.stack.sp) - thread.stack.size,
-                         thread.stack.size, &Controller::FiberMain, this);
+    thread.fiber.Prepare(static_cast<char*>(thread.stack.sp) - thread.stack.size, thread.stack.size,
+                         &Controller::FiberMain, this);
   }
   if (pending_.size() < thread_count_) {
     pending_.resize(thread_count_);

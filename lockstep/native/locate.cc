@@ -103,8 +103,8 @@ std::vector<SourceFrame> Symbolize(uintptr_t pc) {
   if (module == nullptr) return frames;
   SourceFrame innermost;
   if (Dwfl_Line* line = dwfl_module_getsrc(module, pc)) {
-    if (const char* file = dwfl_lineinfo(line, nullptr, &innermost.line, nullptr, nullptr,
-                                         nullptr)) {
+    if (const char* file =
+            dwfl_lineinfo(line, nullptr, &innermost.line, nullptr, nullptr, nullptr)) {
       innermost.file = file;
     }
   }
@@ -136,7 +136,8 @@ std::vector<SourceFrame> Symbolize(uintptr_t pc) {
     current = SourceFrame{};
     if (dwarf_formudata(dwarf_attr(scope, DW_AT_call_file, &attribute), &file_index) == 0 &&
         files != nullptr && file_index < file_count) {
-      if (const char* file = dwarf_filesrc(files, file_index, nullptr, nullptr)) current.file = file;
+      if (const char* file = dwarf_filesrc(files, file_index, nullptr, nullptr))
+        current.file = file;
     }
     if (dwarf_formudata(dwarf_attr(scope, DW_AT_call_line, &attribute), &call_line) == 0) {
       current.line = static_cast<int>(call_line);

@@ -18,14 +18,15 @@ constexpr PendingOp Read(uint32_t id) { return PendingOp{PendingOp::Kind::kRead,
 // A pthread object, futex word or once control as the model sees it.
 class NativeObject : public internal::ObjectBase {
   using Controller = internal::Controller;
+
  public:
   NativeObject(const char* kind) : ObjectBase(kind, "", std::source_location::current()) {}
   uint32_t IdIn(Controller& c) { return Id(c); }
 
   const void* address = nullptr;
   uint32_t owner = internal::kNoThread;  // mutex, rwlock writer: the thread of the run holding it
-  uint32_t depth = 0;          // recursive mutex: lock count
-  uint32_t readers = 0;        // rwlock: read holds by threads of the run
+  uint32_t depth = 0;                    // recursive mutex: lock count
+  uint32_t readers = 0;                  // rwlock: read holds by threads of the run
 
  protected:
   std::string DescribeState(const Controller& c) const override {

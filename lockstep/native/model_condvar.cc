@@ -1,8 +1,8 @@
 // Condition variables.
-#include "lockstep/native/model.h"
-
 #include <errno.h>
 #include <pthread.h>
+
+#include "lockstep/native/model.h"
 
 namespace lockstep::native_internal {
 

@@ -34,9 +34,7 @@ long Fail(int error) {
 
 long Session::Futex(uint32_t* word, int op, uint32_t value, const timespec* timeout,
                     uint32_t* word2, uint32_t value3) {
-  auto real = [&] {
-    return Real().syscall(SYS_futex, word, op, value, timeout, word2, value3);
-  };
+  auto real = [&] { return Real().syscall(SYS_futex, word, op, value, timeout, word2, value3); };
   const int command = op & FUTEX_CMD_MASK;
   const bool wait = command == FUTEX_WAIT || command == FUTEX_WAIT_BITSET;
   const bool wake = command == FUTEX_WAKE || command == FUTEX_WAKE_BITSET;
@@ -61,8 +59,8 @@ long Session::Futex(uint32_t* word, int op, uint32_t value, const timespec* time
   }
   c.SchedulePoint(Write(id), std::source_location::current());
   // A futex wait may always return early; the strategy may make it do so.
-  const bool may_wake_spuriously = wait && !c.aborting() && c.spurious_wakeups() &&
-                                   c.Choose(2) == 1;
+  const bool may_wake_spuriously =
+      wait && !c.aborting() && c.spurious_wakeups() && c.Choose(2) == 1;
   if (c.aborting()) {
     HandleFailure();
     turn.Leave();
@@ -109,11 +107,11 @@ long Session::Futex(uint32_t* word, int op, uint32_t value, const timespec* time
   // absolute time on the clock the operation names.
   std::optional<uint64_t> deadline;
   if (timeout != nullptr) {
-    deadline = command == FUTEX_WAIT
-                   ? c.now_ns() + TimespecToNs(*timeout)
-                   : *VirtualDeadline((op & FUTEX_CLOCK_REALTIME) != 0 ? CLOCK_REALTIME
-                                                                         : CLOCK_MONOTONIC,
-                                      timeout);
+    deadline =
+        command == FUTEX_WAIT
+            ? c.now_ns() + TimespecToNs(*timeout)
+            : *VirtualDeadline((op & FUTEX_CLOCK_REALTIME) != 0 ? CLOCK_REALTIME : CLOCK_MONOTONIC,
+                               timeout);
   }
   if (futex_bitsets_.size() <= me) futex_bitsets_.resize(me + 1, 0);
   futex_bitsets_[me] = bitset;

@@ -1,8 +1,8 @@
 // Mutexes and reader-writer locks.
-#include "lockstep/native/model.h"
-
 #include <errno.h>
 #include <pthread.h>
+
+#include "lockstep/native/model.h"
 
 namespace lockstep::native_internal {
 

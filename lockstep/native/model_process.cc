@@ -1,9 +1,8 @@
 // fork() and the process exits.
-#include "lockstep/native/model.h"
-
 #include <sys/types.h>
 
 #include "lockstep/native/isolation.h"
+#include "lockstep/native/model.h"
 
 namespace lockstep::native_internal {
 

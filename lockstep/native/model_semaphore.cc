@@ -1,8 +1,8 @@
 // POSIX semaphores.
-#include "lockstep/native/model.h"
-
 #include <errno.h>
 #include <semaphore.h>
+
+#include "lockstep/native/model.h"
 
 namespace lockstep::native_internal {
 

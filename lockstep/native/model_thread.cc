@@ -1,9 +1,9 @@
 // Thread creation, join and detach.
-#include "lockstep/native/model.h"
-
 #include <pthread.h>
 
 #include <cstring>
+
+#include "lockstep/native/model.h"
 
 namespace lockstep::native_internal {
 

@@ -1,7 +1,7 @@
 // Virtual time: clocks, sleeps and deadlines; yields.
-#include "lockstep/native/model.h"
-
 #include <time.h>
+
+#include "lockstep/native/model.h"
 
 namespace lockstep::native_internal {
 
@@ -17,7 +17,6 @@ bool IsMonotonic(clockid_t clock) {
   return clock == CLOCK_MONOTONIC || clock == CLOCK_MONOTONIC_RAW ||
          clock == CLOCK_MONOTONIC_COARSE || clock == CLOCK_BOOTTIME;
 }
-
 
 }  // namespace
 

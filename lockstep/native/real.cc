@@ -142,14 +142,14 @@ int CreateOwnThread(pthread_t* thread, const pthread_attr_t* attr, void* (*start
 int JoinOwnThread(pthread_t thread, void** result) { return JoinThread(thread, result, true); }
 
 bool FutexWait(std::atomic<uint32_t>* word, uint32_t expected, const timespec* timeout) {
-  const long r = Real().syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE, expected,
-                         timeout, nullptr, 0);
+  const long r = Real().syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE,
+                                expected, timeout, nullptr, 0);
   return !(r == -1 && errno == ETIMEDOUT);
 }
 
 void FutexWake(std::atomic<uint32_t>* word, int count) {
-  Real().syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, count, nullptr, nullptr,
-          0);
+  Real().syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, count, nullptr,
+                 nullptr, 0);
 }
 
 uint64_t TimespecToNs(const timespec& ts) {

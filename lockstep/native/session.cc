@@ -366,5 +366,4 @@ void Session::Observe(const char* op, const void* address, const char* kind) {
   FillCaller(event->mutable_location());
 }
 
-
 }  // namespace lockstep::native_internal

@@ -4,6 +4,8 @@
 // for each, a bug that needs an interleaving at the primitive is found at
 // seed 1 within a stated budget, its trace shows the primitive's
 // operations, and the fixed twin passes 1,000 schedules.
+#include <sys/time.h>
+
 #include <atomic>
 #include <barrier>
 #include <chrono>
@@ -13,7 +15,6 @@
 #include <semaphore>
 #include <stop_token>
 #include <string>
-#include <sys/time.h>
 #include <thread>
 #include <vector>
 
@@ -137,8 +138,8 @@ void LatchPublish(bool fixed) {
 }
 
 TEST(StdSyncTest, LatchCountDownBeforePublishIsFound) {
-  ExpectFoundAndFixed([] { LatchPublish(false); }, [] { LatchPublish(true); },
-                      Failure::ASSERTION, 200, "futex.", StrategyKind::kPos);
+  ExpectFoundAndFixed([] { LatchPublish(false); }, [] { LatchPublish(true); }, Failure::ASSERTION,
+                      200, "futex.", StrategyKind::kPos);
 }
 
 // --- std::barrier ------------------------------------------------------------
@@ -167,8 +168,8 @@ TEST(StdSyncTest, BarrierPhaseOverlapIsFound) {
   // libstdc++'s tree barrier picks a thread's node from a hash of its
   // thread id (an address that varies from process to process), so whether
   // the failing schedule blocks on a futex varies too.
-  ExpectFoundAndFixed([] { BarrierPhases(false); }, [] { BarrierPhases(true); },
-                      Failure::ASSERTION, 200, "");
+  ExpectFoundAndFixed([] { BarrierPhases(false); }, [] { BarrierPhases(true); }, Failure::ASSERTION,
+                      200, "");
 }
 
 // --- std::counting_semaphore ---------------------------------------------------
@@ -251,8 +252,8 @@ void OnceUnderLock(bool fixed) {
 }
 
 TEST(StdSyncTest, CallOnceUnderALockIsADeadlockNamingTheOnce) {
-  ExpectFoundAndFixed([] { OnceUnderLock(false); }, [] { OnceUnderLock(true); },
-                      Failure::DEADLOCK, 200, "once.");
+  ExpectFoundAndFixed([] { OnceUnderLock(false); }, [] { OnceUnderLock(true); }, Failure::DEADLOCK,
+                      200, "once.");
   RunResult found = NativeRunner::Run([] { OnceUnderLock(false); }, Control(200));
   ASSERT_TRUE(found.failed());
   EXPECT_THAT(found.trace->failure().message(), HasSubstr("once.wait"));

@@ -1,6 +1,4 @@
 // The watchdog: quantum expirations and TIMEOUT failures of a native run.
-#include "lockstep/native/session.h"
-
 #include <errno.h>
 #include <execinfo.h>
 #include <signal.h>
@@ -11,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "lockstep/native/locate.h"
+#include "lockstep/native/session.h"
 
 namespace lockstep::native_internal {
 
