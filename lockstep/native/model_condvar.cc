@@ -18,23 +18,15 @@ int Session::CondWait(pthread_cond_t* cond, pthread_mutex_t* mutex, clockid_t cl
     return real.pthread_cond_wait(cond, mutex);
   };
   Turn turn(*this, PendingOp{});
-  if (!turn.modelled()) {
-    turn.Leave();
-    return blocking();
-  }
-  NativeObject& object = Object(cond, "condvar");
+  NativeObject* model = Begin(turn, cond, "condvar", "condvar.wait", PendingOp::Kind::kWrite);
+  if (model == nullptr) return blocking();
+  NativeObject& object = *model;
   NativeObject& lock = Object(mutex, "mutex");
   Controller& c = *controller_;
   const uint32_t id = object.IdIn(c);
   const uint32_t mutex_id = lock.IdIn(c);
-  if (setup_.mode == NativeMode::kObserve) {
-    Observe("condvar.wait", cond, "condvar");
-    turn.Leave();
-    return blocking();
-  }
-  c.SchedulePoint(Write(id), std::source_location::current());
   // A spurious wake-up is a controlled choice made as the wait starts.
-  const bool may_wake_spuriously = !c.aborting() && c.spurious_wakeups() && c.Choose(2) == 1;
+  const bool may_wake_spuriously = c.spurious_wakeups() && c.Choose(2) == 1;
   if (c.aborting()) {
     HandleFailure();
     turn.Leave();
@@ -77,26 +69,13 @@ int Session::CondSignal(pthread_cond_t* cond, bool all) {
   auto real_signal = [&] {
     return all ? real.pthread_cond_broadcast(cond) : real.pthread_cond_signal(cond);
   };
+  const char* op = all ? "condvar.notify_all" : "condvar.notify_one";
   Turn turn(*this, PendingOp{});
-  if (!turn.modelled()) {
-    turn.Leave();
-    return real_signal();
-  }
-  NativeObject& object = Object(cond, "condvar");
+  NativeObject* model = Begin(turn, cond, "condvar", op, PendingOp::Kind::kWrite);
+  if (model == nullptr) return real_signal();
+  NativeObject& object = *model;
   Controller& c = *controller_;
   const uint32_t id = object.IdIn(c);
-  const char* op = all ? "condvar.notify_all" : "condvar.notify_one";
-  if (setup_.mode == NativeMode::kObserve) {
-    Observe(op, cond, "condvar");
-    turn.Leave();
-    return real_signal();
-  }
-  c.SchedulePoint(Write(id), std::source_location::current());
-  if (c.aborting()) {
-    HandleFailure();
-    turn.Leave();
-    return real_signal();
-  }
   if (all) {
     Record(op, id, c.WakeAll(object));
   } else {

@@ -39,29 +39,15 @@ int Session::MutexLock(pthread_mutex_t* mutex, bool try_only, clockid_t clock,
     if (deadline != nullptr) return real.pthread_mutex_clocklock(mutex, clock, deadline);
     return real.pthread_mutex_lock(mutex);
   };
-  Turn turn(*this, PendingOp{});
-  if (!turn.modelled()) {
-    turn.Leave();
-    return blocking();
-  }
-  NativeObject& object = Object(mutex, "mutex");
-  Controller& c = *controller_;
-  const uint32_t id = object.IdIn(c);
-  const uint32_t me = turn.me();
   const char* op = try_only              ? "mutex.try_lock"
                    : deadline != nullptr ? "mutex.timedlock"
                                          : "mutex.lock";
-  if (setup_.mode == NativeMode::kObserve) {
-    Observe(op, mutex, "mutex");
-    turn.Leave();
-    return blocking();
-  }
-  c.SchedulePoint(Write(id), std::source_location::current());
-  if (c.aborting()) {
-    HandleFailure();
-    turn.Leave();
-    return blocking();
-  }
+  Turn turn(*this, PendingOp{});
+  NativeObject* model = Begin(turn, mutex, "mutex", op, PendingOp::Kind::kWrite);
+  if (model == nullptr) return blocking();
+  NativeObject& object = *model;
+  const uint32_t id = object.IdIn(*controller_);
+  const uint32_t me = turn.me();
   int r;
   if (object.owner == me && (mutex->__data.__kind & 3) == PTHREAD_MUTEX_ERRORCHECK) {
     r = EDEADLK;  // what the real error-checking mutex says
@@ -84,24 +70,11 @@ int Session::MutexLock(pthread_mutex_t* mutex, bool try_only, clockid_t clock,
 int Session::MutexUnlock(pthread_mutex_t* mutex) {
   const RealFunctions& real = Real();
   Turn turn(*this, PendingOp{});
-  if (!turn.modelled()) {
-    turn.Leave();
-    return real.pthread_mutex_unlock(mutex);
-  }
-  NativeObject& object = Object(mutex, "mutex");
+  NativeObject* model = Begin(turn, mutex, "mutex", "mutex.unlock", PendingOp::Kind::kWrite);
+  if (model == nullptr) return real.pthread_mutex_unlock(mutex);
+  NativeObject& object = *model;
   Controller& c = *controller_;
   const uint32_t id = object.IdIn(c);
-  if (setup_.mode == NativeMode::kObserve) {
-    Observe("mutex.unlock", mutex, "mutex");
-    turn.Leave();
-    return real.pthread_mutex_unlock(mutex);
-  }
-  c.SchedulePoint(Write(id), std::source_location::current());
-  if (c.aborting()) {
-    HandleFailure();
-    turn.Leave();
-    return real.pthread_mutex_unlock(mutex);
-  }
   const int r = real.pthread_mutex_unlock(mutex);
   if (r == 0 && object.owner == turn.me() && --object.depth == 0) {
     object.owner = kNoThread;
@@ -125,28 +98,15 @@ int Session::RwLock(pthread_rwlock_t* lock, bool write, bool try_only, clockid_t
     }
     return write ? real.pthread_rwlock_wrlock(lock) : real.pthread_rwlock_rdlock(lock);
   };
-  Turn turn(*this, PendingOp{});
-  if (!turn.modelled()) {
-    turn.Leave();
-    return blocking();
-  }
-  NativeObject& object = Object(lock, "rwlock");
-  Controller& c = *controller_;
-  const uint32_t id = object.IdIn(c);
   const char* op = write ? (try_only ? "rwlock.try_wrlock" : "rwlock.wrlock")
                          : (try_only ? "rwlock.try_rdlock" : "rwlock.rdlock");
-  if (setup_.mode == NativeMode::kObserve) {
-    Observe(op, lock, "rwlock");
-    turn.Leave();
-    return blocking();
-  }
-  const PendingOp pending = write ? Write(id) : Read(id);
-  c.SchedulePoint(pending, std::source_location::current());
-  if (c.aborting()) {
-    HandleFailure();
-    turn.Leave();
-    return blocking();
-  }
+  const PendingOp::Kind access = write ? PendingOp::Kind::kWrite : PendingOp::Kind::kRead;
+  Turn turn(*this, PendingOp{});
+  NativeObject* model = Begin(turn, lock, "rwlock", op, access);
+  if (model == nullptr) return blocking();
+  NativeObject& object = *model;
+  const uint32_t id = object.IdIn(*controller_);
+  const PendingOp pending{access, id};
   const int r = try_only ? try_op()
                          : Acquire(turn, object, op, pending, try_op, blocking,
                                    VirtualDeadline(clock, deadline), /*owned=*/true);
@@ -165,24 +125,9 @@ int Session::RwLock(pthread_rwlock_t* lock, bool write, bool try_only, clockid_t
 int Session::RwUnlock(pthread_rwlock_t* lock) {
   const RealFunctions& real = Real();
   Turn turn(*this, PendingOp{});
-  if (!turn.modelled()) {
-    turn.Leave();
-    return real.pthread_rwlock_unlock(lock);
-  }
-  NativeObject& object = Object(lock, "rwlock");
-  Controller& c = *controller_;
-  const uint32_t id = object.IdIn(c);
-  if (setup_.mode == NativeMode::kObserve) {
-    Observe("rwlock.unlock", lock, "rwlock");
-    turn.Leave();
-    return real.pthread_rwlock_unlock(lock);
-  }
-  c.SchedulePoint(Write(id), std::source_location::current());
-  if (c.aborting()) {
-    HandleFailure();
-    turn.Leave();
-    return real.pthread_rwlock_unlock(lock);
-  }
+  NativeObject* model = Begin(turn, lock, "rwlock", "rwlock.unlock", PendingOp::Kind::kWrite);
+  if (model == nullptr) return real.pthread_rwlock_unlock(lock);
+  NativeObject& object = *model;
   const int r = real.pthread_rwlock_unlock(lock);
   if (r == 0) {
     if (object.owner == turn.me()) {
@@ -190,9 +135,9 @@ int Session::RwUnlock(pthread_rwlock_t* lock) {
     } else if (object.readers > 0) {
       --object.readers;
     }
-    c.WakeAll(object);
+    controller_->WakeAll(object);
   }
-  Record("rwlock.unlock", id);
+  Record("rwlock.unlock", object.IdIn(*controller_));
   return r;
 }
 

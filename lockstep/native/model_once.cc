@@ -17,31 +17,20 @@ using internal::WakeReason;
 int Session::Once(pthread_once_t* once, void (*init)()) {
   const RealFunctions& real = Real();
   Turn turn(*this, PendingOp{});
-  if (!turn.modelled()) {
-    turn.Leave();
-    return real.pthread_once(once, init);
-  }
+  NativeObject* model = Begin(turn, once, "once", "once", PendingOp::Kind::kWrite);
+  if (model == nullptr) return real.pthread_once(once, init);
   // The model's state: `owner` runs the init function; `depth` is 1 once it
   // has returned in this iteration.
-  NativeObject& object = Object(once, "once");
+  NativeObject& object = *model;
   Controller& c = *controller_;
   const uint32_t id = object.IdIn(c);
-  if (setup_.mode == NativeMode::kObserve) {
-    Observe("once", once, "once");
-    turn.Leave();
-    return real.pthread_once(once, init);
-  }
-  c.SchedulePoint(Write(id), std::source_location::current());
-  while (!c.aborting() && object.owner != kNoThread) {
+  while (object.owner != kNoThread) {
     if (c.Block(object, "once.wait", Write(id), std::source_location::current()) ==
         WakeReason::kAborted) {
-      break;
+      HandleFailure();
+      turn.Leave();
+      return real.pthread_once(once, init);
     }
-  }
-  if (c.aborting()) {
-    HandleFailure();
-    turn.Leave();
-    return real.pthread_once(once, init);
   }
   if (object.depth == 1) {
     Record("once", id, 0, "already done");

@@ -6,8 +6,6 @@
 
 namespace lockstep::native_internal {
 
-using internal::Controller;
-
 int Session::SemWait(sem_t* sem, bool try_only, clockid_t clock, const timespec* deadline) {
   const RealFunctions& real = Real();
   auto blocking = [&] {
@@ -15,26 +13,12 @@ int Session::SemWait(sem_t* sem, bool try_only, clockid_t clock, const timespec*
     if (deadline != nullptr) return real.sem_clockwait(sem, clock, deadline);
     return real.sem_wait(sem);
   };
-  Turn turn(*this, PendingOp{});
-  if (!turn.modelled()) {
-    turn.Leave();
-    return blocking();
-  }
-  NativeObject& object = Object(sem, "semaphore");
-  Controller& c = *controller_;
-  const uint32_t id = object.IdIn(c);
   const char* op = try_only ? "sem.trywait" : "sem.wait";
-  if (setup_.mode == NativeMode::kObserve) {
-    Observe(op, sem, "semaphore");
-    turn.Leave();
-    return blocking();
-  }
-  c.SchedulePoint(Write(id), std::source_location::current());
-  if (c.aborting()) {
-    HandleFailure();
-    turn.Leave();
-    return blocking();
-  }
+  Turn turn(*this, PendingOp{});
+  NativeObject* model = Begin(turn, sem, "semaphore", op, PendingOp::Kind::kWrite);
+  if (model == nullptr) return blocking();
+  NativeObject& object = *model;
+  const uint32_t id = object.IdIn(*controller_);
   // sem_* report errors through errno.
   auto try_op = [&] { return real.sem_trywait(sem) == 0 ? 0 : errno; };
   const int r = try_only ? try_op()
@@ -50,26 +34,11 @@ int Session::SemWait(sem_t* sem, bool try_only, clockid_t clock, const timespec*
 int Session::SemPost(sem_t* sem) {
   const RealFunctions& real = Real();
   Turn turn(*this, PendingOp{});
-  if (!turn.modelled()) {
-    turn.Leave();
-    return real.sem_post(sem);
-  }
-  NativeObject& object = Object(sem, "semaphore");
-  Controller& c = *controller_;
-  const uint32_t id = object.IdIn(c);
-  if (setup_.mode == NativeMode::kObserve) {
-    Observe("sem.post", sem, "semaphore");
-    turn.Leave();
-    return real.sem_post(sem);
-  }
-  c.SchedulePoint(Write(id), std::source_location::current());
+  NativeObject* model = Begin(turn, sem, "semaphore", "sem.post", PendingOp::Kind::kWrite);
+  if (model == nullptr) return real.sem_post(sem);
   const int r = real.sem_post(sem);
-  if (c.aborting()) {
-    HandleFailure();
-    return r;
-  }
-  if (r == 0) c.WakeAll(object);
-  Record("sem.post", id);
+  if (r == 0) controller_->WakeAll(*model);
+  Record("sem.post", model->IdIn(*controller_));
   return r;
 }
 

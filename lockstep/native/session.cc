@@ -346,6 +346,28 @@ void Session::FinishChild() {
   __builtin_unreachable();
 }
 
+NativeObject* Session::Begin(Turn& turn, const void* address, const char* kind, const char* op,
+                             PendingOp::Kind access) {
+  if (!turn.modelled()) {
+    turn.Leave();
+    return nullptr;
+  }
+  NativeObject& object = Object(address, kind);
+  if (setup_.mode == NativeMode::kObserve) {
+    Observe(op, address, kind);
+    turn.Leave();
+    return nullptr;
+  }
+  controller_->SchedulePoint(PendingOp{access, object.IdIn(*controller_)},
+                             std::source_location::current());
+  if (controller_->aborting()) {
+    HandleFailure();
+    turn.Leave();
+    return nullptr;
+  }
+  return &object;
+}
+
 void Session::Observe(const char* op, const void* address, const char* kind) {
   Controller& c = *controller_;
   const uint32_t me = t_binding.id;

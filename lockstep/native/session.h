@@ -190,6 +190,12 @@ class Session final : public internal::Executor {
   void Release();
   [[noreturn]] void FinishChild();
   void Flush();
+  // The start every modelled call on an object shares: its model, observe
+  // mode (the call is recorded) and the scheduling point before `op`, an
+  // `access` of the object. Null when the call must now do the real thing,
+  // the turn left: not modelled, observe mode, or the iteration failed.
+  NativeObject* Begin(Turn& turn, const void* address, const char* kind, const char* op,
+                      PendingOp::Kind access);
   // Common part of the lock-like calls: try, and block in the model while
   // a thread of the run holds it. `owned`: the object has owners (a lock,
   // not a semaphore), so one held by no thread of the run is held outside.
