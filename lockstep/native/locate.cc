@@ -188,7 +188,7 @@ std::vector<SourceFrame> Symbolize(uintptr_t pc) {
 
 }  // namespace
 
-bool LocateFrames(void* const* frames, int n, SourceLocation* out) {
+bool LocateFrames(void* const* frames, int n, bool first_is_pc, SourceLocation* out) {
   for (int i = 0; i < n; ++i) {
     Dl_info info;
     if (dladdr(frames[i], &info) == 0 || info.dli_fname == nullptr) continue;
@@ -200,8 +200,10 @@ bool LocateFrames(void* const* frames, int n, SourceLocation* out) {
         StartsWith(module, "libasan") || StartsWith(module, "libubsan")) {
       continue;
     }
-    // The return address points after the call: name the call itself.
-    const uintptr_t pc = reinterpret_cast<uintptr_t>(frames[i]) - 1;
+    // A return address points after the call: name the call itself. (An
+    // interrupted instruction may be a function's first: pc - 1 would be in
+    // no function.)
+    const uintptr_t pc = reinterpret_cast<uintptr_t>(frames[i]) - (i == 0 && first_is_pc ? 0 : 1);
     for (const SourceFrame& frame : Symbolize(pc)) {
       if (IsLibraryFrame(frame)) continue;
       if (!frame.file.empty() && frame.line > 0) {
@@ -227,7 +229,7 @@ bool LocateFrames(void* const* frames, int n, SourceLocation* out) {
 void FillCaller(SourceLocation* out) {
   void* frames[32];
   const int n = backtrace(frames, 32);
-  if (n > 1) LocateFrames(frames + 1, n - 1, out);
+  if (n > 1) LocateFrames(frames + 1, n - 1, /*first_is_pc=*/false, out);
 }
 
 bool LocatedInLockstep(const SourceLocation& location) {

@@ -11,8 +11,10 @@ namespace lockstep::native_internal {
 // (whose signal handler calls the watchdog's sampler) and Lockstep. Function
 // names need the binary's symbols exported (the native library links with
 // -rdynamic); the module offset resolves with `addr2line -e <binary>
-// <offset>`. Returns false when every frame is a library's.
-bool LocateFrames(void* const* frames, int n, SourceLocation* out);
+// <offset>`. Returns false when every frame is a library's. `frames[0]` is
+// a return address like the others, or, with `first_is_pc`, the address of
+// the instruction a signal interrupted.
+bool LocateFrames(void* const* frames, int n, bool first_is_pc, SourceLocation* out);
 
 // The code that made the interposed call (the caller's caller's...).
 void FillCaller(SourceLocation* out);

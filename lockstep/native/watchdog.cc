@@ -147,7 +147,7 @@ bool Session::Sample(uint32_t id, SourceLocation* out) {
   sigaction(SIGURG, &previous, nullptr);
   // Frames 0 and 1 are the handler and the signal trampoline.
   return answered && g_sample.count > 2 &&
-         LocateFrames(g_sample.frames + 2, g_sample.count - 2, out);
+         LocateFrames(g_sample.frames + 2, g_sample.count - 2, /*first_is_pc=*/true, out);
 }
 
 }  // namespace lockstep::native_internal
