@@ -780,6 +780,10 @@ void Controller::RecordFailure(Failure::Kind kind, std::string message, const ch
   SetLocation(failure_->mutable_location(), file, line, function);
 }
 
+void Executor::LocateEvent(Event& event, const std::source_location& where) {
+  SetLocation(event.mutable_location(), where);
+}
+
 uint32_t Controller::Register(ObjectBase& object) {
   if (object.epoch_ == epoch_) return object.id_;
   if (object.epoch_ != 0) object.ResetState();
@@ -809,7 +813,11 @@ void Controller::RecordEvent(const char* op, uint32_t object, std::source_locati
     event->set_value(*value);
   }
   event->set_detail(ValidUtf8(detail));
-  SetLocation(event->mutable_location(), location);
+  if (executor_ != nullptr) {
+    executor_->LocateEvent(*event, location);
+  } else {
+    SetLocation(event->mutable_location(), location);
+  }
   event->set_time_ns(now_ns_);
   if (woken_thread != kNoThread) event->set_woken_thread_plus_one(woken_thread + 1);
   if (observer_ != nullptr) observer_->OnProgress(*this);

@@ -119,6 +119,9 @@ class Executor {
   // serialized with the threads' other calls into the controller.
   virtual void ReportFailure(Controller& controller, Failure::Kind kind, std::string message,
                              const char* file, int line, const char* function) = 0;
+  // Where a recorded event of the calling thread happened: `where` is the
+  // controller's caller (a primitive's call site in the controlled runner).
+  virtual void LocateEvent(Event& event, const std::source_location& where);
 };
 
 class Controller {

@@ -149,12 +149,18 @@ int pthread_cond_clockwait(pthread_cond_t* cond, pthread_mutex_t* mutex, clockid
 }
 
 int pthread_cond_signal(pthread_cond_t* cond) {
-  if (Managed()) return S().CondSignal(cond, false);
+  if (Managed()) {
+    return S().CondSignal(cond, "condvar", "condvar.notify_one", false,
+                          [cond] { return Real().pthread_cond_signal(cond); });
+  }
   return Real().pthread_cond_signal(cond);
 }
 
 int pthread_cond_broadcast(pthread_cond_t* cond) {
-  if (Managed()) return S().CondSignal(cond, true);
+  if (Managed()) {
+    return S().CondSignal(cond, "condvar", "condvar.notify_all", true,
+                          [cond] { return Real().pthread_cond_broadcast(cond); });
+  }
   return Real().pthread_cond_broadcast(cond);
 }
 

@@ -52,7 +52,7 @@ bool IsLibraryFile(std::string_view file) {
 }
 
 bool IsLibraryFunction(std::string_view f) {
-  return StartsWith(f, "std::") || StartsWith(f, "void std::") ||
+  return StartsWith(f, "std::") || StartsWith(f, "void std::") || StartsWith(f, "absl::") ||
          StartsWith(f, "lockstep::internal::") || StartsWith(f, "lockstep::native_internal::") ||
          StartsWith(f, "pthread_") || StartsWith(f, "__gthread") || StartsWith(f, "sem_") ||
          f == "nanosleep" || f == "sched_yield" || f == "usleep" || f == "sleep" ||

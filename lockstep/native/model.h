@@ -28,6 +28,25 @@ class NativeObject : public internal::ObjectBase {
   uint32_t depth = 0;                    // recursive mutex: lock count
   uint32_t readers = 0;                  // rwlock: read holds by threads of the run
 
+  // Thread `me` of the run took it, or released it, in writer (`write`) or
+  // reader mode.
+  void Hold(uint32_t me, bool write) {
+    if (write) {
+      owner = me;
+      ++depth;
+    } else {
+      ++readers;
+    }
+  }
+  void Drop(uint32_t me, bool write) {
+    if (write && owner == me) {
+      owner = internal::kNoThread;
+      depth = 0;
+    } else if (!write && readers > 0) {
+      --readers;
+    }
+  }
+
  protected:
   std::string DescribeState(const Controller& c) const override {
     if (owner != internal::kNoThread) {

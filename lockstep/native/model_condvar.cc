@@ -1,4 +1,5 @@
-// Condition variables.
+// Condition variables: pthread's (std::condition_variable) and, through the
+// same wait, absl::CondVar.
 #include <errno.h>
 #include <pthread.h>
 
@@ -10,69 +11,63 @@ using internal::Controller;
 using internal::kNoThread;
 using internal::WakeReason;
 
-int Session::CondWait(pthread_cond_t* cond, pthread_mutex_t* mutex, clockid_t clock,
-                      const timespec* deadline) {
-  const RealFunctions& real = Real();
-  auto blocking = [&] {
-    if (deadline != nullptr) return real.pthread_cond_clockwait(cond, mutex, clock, deadline);
-    return real.pthread_cond_wait(cond, mutex);
-  };
-  Turn turn(*this, PendingOp{});
-  NativeObject* model = Begin(turn, cond, "condvar", "condvar.wait", PendingOp::Kind::kWrite);
-  if (model == nullptr) return blocking();
-  NativeObject& object = *model;
-  NativeObject& lock = Object(mutex, "mutex");
+WakeReason Session::WaitOnCondVar(Turn& turn, NativeObject& cond, const char* op,
+                                  const SteeredLock& lock, bool write,
+                                  std::optional<uint64_t> deadline_ns) {
   Controller& c = *controller_;
-  const uint32_t id = object.IdIn(c);
-  const uint32_t mutex_id = lock.IdIn(c);
+  NativeObject& mutex = Object(lock.address, lock.kind);
+  const uint32_t mutex_id = mutex.IdIn(c);
   // A spurious wake-up is a controlled choice made as the wait starts.
   const bool may_wake_spuriously = c.spurious_wakeups() && c.Choose(2) == 1;
   if (c.aborting()) {
     HandleFailure();
     turn.Leave();
-    return blocking();
+    return WakeReason::kAborted;
   }
-  // Release the mutex and start waiting in one step: no signal slips in.
-  real.pthread_mutex_unlock(mutex);
-  if (lock.owner == turn.me()) {
-    lock.owner = kNoThread;
-    lock.depth = 0;
-    c.WakeAll(lock);
-  }
-  const WakeReason reason =
-      c.Block(object, "condvar.wait", Write(mutex_id), std::source_location::current(),
-              VirtualDeadline(clock, deadline), may_wake_spuriously);
+  // Release the lock and start waiting in one step: no signal slips in.
+  lock.unlock(write);
+  Released(mutex, turn.me(), write, /*wake_awaiting=*/true);
+  const WakeReason reason = c.Block(
+      cond, op, PendingOp{write ? PendingOp::Kind::kWrite : PendingOp::Kind::kRead, mutex_id},
+      std::source_location::current(), deadline_ns, may_wake_spuriously);
   if (reason == WakeReason::kAborted) {
     HandleFailure();
     turn.Leave();
-    // Released: come back with the mutex held, as after a spurious wake-up.
-    return real.pthread_mutex_lock(mutex);
+    lock.lock(write);
+    return reason;
   }
-  Record("condvar.wait", id, std::nullopt,
+  Record(op, cond.IdIn(c), std::nullopt,
          reason == WakeReason::kTimeout    ? "timed out"
          : reason == WakeReason::kSpurious ? "spurious wake-up"
                                            : "notified");
-  const int r = Acquire(
-      turn, lock, "mutex.lock", Write(mutex_id), [&] { return real.pthread_mutex_trylock(mutex); },
-      [&] { return real.pthread_mutex_lock(mutex); }, std::nullopt, /*owned=*/true);
-  if (turn.modelled() && r == 0) {
-    lock.owner = turn.me();
-    lock.depth = 1;
-    Record("mutex.lock", mutex_id, 1);
-  }
-  return reason == WakeReason::kTimeout ? ETIMEDOUT : r;
+  TakeSteered(turn, mutex, lock, lock.relock_op, write);
+  if (turn.modelled()) Record(lock.relock_op, mutex_id, 1);
+  return reason;
 }
 
-int Session::CondSignal(pthread_cond_t* cond, bool all) {
+int Session::CondWait(pthread_cond_t* cond, pthread_mutex_t* mutex, clockid_t clock,
+                      const timespec* deadline) {
   const RealFunctions& real = Real();
-  // Threads outside the run may wait on it for real: wake them too.
-  auto real_signal = [&] {
-    return all ? real.pthread_cond_broadcast(cond) : real.pthread_cond_signal(cond);
-  };
-  const char* op = all ? "condvar.notify_all" : "condvar.notify_one";
   Turn turn(*this, PendingOp{});
-  NativeObject* model = Begin(turn, cond, "condvar", op, PendingOp::Kind::kWrite);
-  if (model == nullptr) return real_signal();
+  NativeObject* model = Begin(turn, cond, "condvar", "condvar.wait", PendingOp::Kind::kWrite);
+  if (model == nullptr) {
+    if (deadline != nullptr) return real.pthread_cond_clockwait(cond, mutex, clock, deadline);
+    return real.pthread_cond_wait(cond, mutex);
+  }
+  auto try_lock = [&](bool) { return real.pthread_mutex_trylock(mutex) == 0; };
+  auto lock_op = [&](bool) { real.pthread_mutex_lock(mutex); };
+  auto unlock = [&](bool) { real.pthread_mutex_unlock(mutex); };
+  const SteeredLock lock{mutex, "mutex", try_lock, lock_op, unlock, "mutex.lock"};
+  const WakeReason reason =
+      WaitOnCondVar(turn, *model, "condvar.wait", lock, true, VirtualDeadline(clock, deadline));
+  return reason == WakeReason::kTimeout ? ETIMEDOUT : 0;
+}
+
+int Session::CondSignal(const void* cond, const char* kind, const char* op, bool all,
+                        absl::FunctionRef<int()> real) {
+  Turn turn(*this, PendingOp{});
+  NativeObject* model = Begin(turn, cond, kind, op, PendingOp::Kind::kWrite);
+  if (model == nullptr) return real();
   NativeObject& object = *model;
   Controller& c = *controller_;
   const uint32_t id = object.IdIn(c);
@@ -82,7 +77,8 @@ int Session::CondSignal(pthread_cond_t* cond, bool all) {
     const uint32_t woken = c.WakeOne(object);
     Record(op, id, std::nullopt, woken == kNoThread ? "no waiter" : "", woken);
   }
-  return real_signal();
+  // Threads outside the run may wait on it for real: wake them too.
+  return real();
 }
 
 }  // namespace lockstep::native_internal

@@ -31,6 +31,27 @@ int Session::Acquire(Turn& turn, NativeObject& object, const char* op, PendingOp
   }
 }
 
+void Session::TakeSteered(Turn& turn, NativeObject& object, const SteeredLock& lock, const char* op,
+                          bool write) {
+  const PendingOp pending{write ? PendingOp::Kind::kWrite : PendingOp::Kind::kRead,
+                          object.IdIn(*controller_)};
+  Acquire(
+      turn, object, op, pending, [&] { return lock.try_lock(write) ? 0 : EBUSY; },
+      [&] {
+        lock.lock(write);
+        return 0;
+      },
+      std::nullopt, /*owned=*/true);
+  if (turn.modelled()) object.Hold(turn.me(), write);
+}
+
+int Session::Released(NativeObject& object, uint32_t me, bool write, bool wake_awaiting) {
+  object.Drop(me, write);
+  if (wake_awaiting) return controller_->WakeAll(object);
+  return controller_->WakeAll(object,
+                              [&](uint32_t t) { return t >= awaiting_.size() || !awaiting_[t]; });
+}
+
 int Session::MutexLock(pthread_mutex_t* mutex, bool try_only, clockid_t clock,
                        const timespec* deadline) {
   const RealFunctions& real = Real();

@@ -36,14 +36,13 @@
 // (die_after_fork), which an earlier in-process run's leftover threads or a
 // forking body would trigger. Weak: a binary's own definition, and
 // TSAN_OPTIONS, take precedence.
-extern "C" __attribute__((weak)) const char* __tsan_default_options() {
-  return "die_after_fork=0";
-}
+extern "C" __attribute__((weak)) const char* __tsan_default_options() { return "die_after_fork=0"; }
 
 namespace lockstep {
 
 namespace native_internal {
 void LinkInterposer();
+void LinkAbslInterposer();
 }  // namespace native_internal
 
 std::string_view NativeModeName(NativeMode mode) {
@@ -466,6 +465,7 @@ void AtForkChild() { Session::DetachForkedProcess(); }
 
 RunResult NativeRunner::Run(const std::function<void()>& body, const NativeOptions& options) {
   native_internal::LinkInterposer();
+  native_internal::LinkAbslInterposer();
   static const bool at_fork_registered = pthread_atfork(nullptr, nullptr, &AtForkChild) == 0;
   (void)at_fork_registered;
   RunResult result;

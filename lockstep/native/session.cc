@@ -98,11 +98,21 @@ NativeObject& Session::Object(const void* address, const char* kind) {
 void Session::Record(const char* op, uint32_t object, std::optional<int64_t> value,
                      std::string_view detail, uint32_t woken) {
   if (trace_ == nullptr || controller_->aborting()) return;
-  const int before = trace_->events_size();
   controller_->Record(op, object, std::source_location::current(), value, detail, woken);
-  if (trace_->events_size() > before) {
-    FillCaller(trace_->mutable_events(before)->mutable_location());
+}
+
+void Session::LocateEvent(Event& event, const std::source_location&) {
+  // A thread's end has no caller in the code under test (its stack is
+  // unwound): it is located where the thread was started.
+  if (event.op() == "thread.exit") {
+    for (const ThreadInfo& thread : tables_.threads()) {
+      if (thread.id() == event.thread() && thread.has_created_at()) {
+        *event.mutable_location() = thread.created_at();
+        return;
+      }
+    }
   }
+  FillCaller(event.mutable_location());
 }
 
 // --- The iteration ------------------------------------------------------
@@ -125,6 +135,7 @@ NativeOutcome Session::RunIteration(const std::function<void()>& body, Controlle
   outside_.clear();
   tables_.Clear();
   futex_bitsets_.clear();
+  awaiting_.clear();
   done_.Reset();
   for (auto& slot : slots_) slot->Reset();
   base_realtime_ns_ = RealNow(CLOCK_REALTIME);

@@ -31,6 +31,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "lockstep/internal/controller.h"
 #include "lockstep/native/native_runner.h"
 #include "lockstep/native/real.h"
@@ -40,6 +41,23 @@ namespace lockstep::native_internal {
 class ChildStream;
 class NativeObject;
 struct ThreadEnd;
+
+// A lock the model steers through its real operations, taken in writer
+// (`write`) or reader mode: absl::Mutex, or a pthread mutex under a
+// condition variable. The real object's state stays right; the model only
+// decides when a thread may try again.
+struct SteeredLock {
+  const void* address;
+  const char* kind;  // what the trace calls it
+  absl::FunctionRef<bool(bool write)> try_lock;
+  // Blocking: for a lock held outside the run, or once the run is released.
+  absl::FunctionRef<void(bool write)> lock;
+  absl::FunctionRef<void(bool write)> unlock;
+  const char* relock_op;  // the event of taking it back after a wait
+};
+
+// What a steered lock's holder waits for (absl::Condition::Eval).
+using Condition = absl::FunctionRef<bool()>;
 
 struct IterationSetup {
   NativeMode mode = NativeMode::kControl;
@@ -131,7 +149,10 @@ class Session final : public internal::Executor {
   int RwUnlock(pthread_rwlock_t* lock);
   int CondWait(pthread_cond_t* cond, pthread_mutex_t* mutex, clockid_t clock,
                const timespec* deadline);
-  int CondSignal(pthread_cond_t* cond, bool all);
+  // Signals a condition variable of `kind` (pthread's or Abseil's) in the
+  // model, then for real (`real`: threads outside the run may wait on it).
+  int CondSignal(const void* cond, const char* kind, const char* op, bool all,
+                 absl::FunctionRef<int()> real);
   int SemWait(sem_t* sem, bool try_only, clockid_t clock, const timespec* deadline);
   int SemPost(sem_t* sem);
   // syscall(SYS_futex, ...): WAIT and WAKE (with bitsets) are modelled, other
@@ -141,6 +162,26 @@ class Session final : public internal::Executor {
   // pthread_once (std::call_once): one thread of the run runs `init`, the
   // others wait for it in the model.
   int Once(pthread_once_t* once, void (*init)());
+  // absl::Mutex and absl::CondVar (interpose_absl.cc), through their real
+  // operations. `real` is the real call, made when the model does not steer
+  // this one (observe mode, a released run).
+  // Takes `lock` in `write` or reader mode; with `condition`, waits until it
+  // holds (LockWhen); with a deadline, waits for the condition until then
+  // and returns its value, the lock held. `try_only`: one attempt, returns
+  // whether it took the lock.
+  bool AbslLock(const SteeredLock& lock, const char* op, bool write, bool try_only,
+                const Condition* condition, clockid_t clock, const timespec* deadline,
+                absl::FunctionRef<bool()> real);
+  void AbslUnlock(const SteeredLock& lock, const char* op, bool write);
+  // The lock held: releases it until `condition` holds (Await).
+  bool AbslAwait(const SteeredLock& lock, Condition condition, clockid_t clock,
+                 const timespec* deadline, absl::FunctionRef<bool()> real);
+  // CondVar::Wait with `lock` held in either mode; true when it timed out.
+  bool AbslCondWait(const void* cond, const SteeredLock& lock, clockid_t clock,
+                    const timespec* deadline, absl::FunctionRef<bool()> real);
+  // A call on an object (absl::Notification::Notify...): a scheduling point
+  // and an event; it synchronizes through the steered calls it makes.
+  void Call(const void* address, const char* kind, const char* op);
   int Yield();
   // Sleeps for `duration`, or until `deadline` on `clock`.
   int Sleep(const timespec* duration, clockid_t clock, const timespec* deadline);
@@ -164,6 +205,9 @@ class Session final : public internal::Executor {
   void Exit(uint32_t from, uint32_t to) override;
   void ReportFailure(internal::Controller& controller, Failure::Kind kind, std::string message,
                      const char* file, int line, const char* function) override;
+  // In the code under test: the first caller outside the standard library,
+  // Abseil and Lockstep.
+  void LocateEvent(Event& event, const std::source_location& where) override;
 
  private:
   friend struct ThreadEnd;
@@ -202,6 +246,29 @@ class Session final : public internal::Executor {
   int Acquire(Turn& turn, NativeObject& object, const char* op, PendingOp pending,
               const std::function<int()>& try_op, const std::function<int()>& blocking_op,
               std::optional<uint64_t> deadline_ns, bool owned);
+  // Takes a steered lock (Acquire), blocking in the model while a thread of
+  // the run holds it. Returns with the lock really held; the model notes
+  // the holder when the turn is still modelled.
+  void TakeSteered(Turn& turn, NativeObject& object, const SteeredLock& lock, const char* op,
+                   bool write);
+  // `me` released `object` (held in `write` or reader mode): wakes the
+  // threads blocked on it, but for those awaiting a condition unless
+  // `wake_awaiting` (the holder may have changed what they wait for).
+  // Returns how many it woke.
+  int Released(NativeObject& object, uint32_t me, bool write, bool wake_awaiting);
+  // With the lock held, releases it until `condition` holds (the loop of
+  // LockWhen and Await): false when the deadline passed first. Nullopt when
+  // the run was released meanwhile; the lock is held again then.
+  std::optional<bool> AwaitCondition(Turn& turn, NativeObject& object, const SteeredLock& lock,
+                                     bool write, Condition condition,
+                                     std::optional<uint64_t> deadline_ns);
+  // A condition variable's wait with `lock` held (pthread's or Abseil's),
+  // recorded as `op`: the wake-up's reason. kAborted when the run was
+  // released: it returns at once then, the lock held, like a spurious
+  // wake-up.
+  internal::WakeReason WaitOnCondVar(Turn& turn, NativeObject& cond, const char* op,
+                                     const SteeredLock& lock, bool write,
+                                     std::optional<uint64_t> deadline_ns);
   std::optional<uint64_t> VirtualDeadline(clockid_t clock, const timespec* deadline) const;
   NativeObject& Object(const void* address, const char* kind);
   // Records an event at the caller's location (when recording).
@@ -246,6 +313,8 @@ class Session final : public internal::Executor {
   std::unordered_map<const void*, std::unique_ptr<NativeObject>> objects_;
   // Per thread: the bitset of the futex wait it is blocked in.
   std::vector<uint32_t> futex_bitsets_;
+  // Per thread: blocked until an absl::Condition holds, not for the lock.
+  std::vector<uint8_t> awaiting_;
   uint64_t base_realtime_ns_ = 0;
   uint64_t base_monotonic_ns_ = 0;
   std::chrono::steady_clock::time_point started_;
