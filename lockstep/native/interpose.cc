@@ -132,6 +132,44 @@ int pthread_rwlock_unlock(pthread_rwlock_t* lock) {
   return Real().pthread_rwlock_unlock(lock);
 }
 
+int pthread_spin_lock(pthread_spinlock_t* lock) {
+  if (Managed()) return S().SpinLock(lock, false);
+  return Real().pthread_spin_lock(lock);
+}
+
+int pthread_spin_trylock(pthread_spinlock_t* lock) {
+  if (Managed()) return S().SpinLock(lock, true);
+  return Real().pthread_spin_trylock(lock);
+}
+
+int pthread_spin_unlock(pthread_spinlock_t* lock) {
+  if (Managed()) return S().SpinUnlock(lock);
+  return Real().pthread_spin_unlock(lock);
+}
+
+int pthread_barrier_init(pthread_barrier_t* barrier, const pthread_barrierattr_t* attr,
+                         unsigned count) {
+  const int r = Real().pthread_barrier_init(barrier, attr, count);
+  if (r == 0) Session::NoteBarrier(barrier, count);
+  return r;
+}
+
+int pthread_barrier_destroy(pthread_barrier_t* barrier) {
+  Session::ForgetBarrier(barrier);
+  return Real().pthread_barrier_destroy(barrier);
+}
+
+int pthread_barrier_wait(pthread_barrier_t* barrier) {
+  if (Managed()) return S().BarrierWait(barrier);
+  return Real().pthread_barrier_wait(barrier);
+}
+
+void pthread_exit(void* value) {
+  if (Managed()) S().ThreadExitCall();
+  Real().pthread_exit(value);
+  __builtin_unreachable();
+}
+
 int pthread_cond_wait(pthread_cond_t* cond, pthread_mutex_t* mutex) {
   if (Managed()) return S().CondWait(cond, mutex, CLOCK_REALTIME, nullptr);
   return Real().pthread_cond_wait(cond, mutex);

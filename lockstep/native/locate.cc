@@ -196,7 +196,8 @@ bool LocateFrames(void* const* frames, int n, bool first_is_pc, SourceLocation* 
     module = module.substr(module.rfind('/') + 1);
     if (StartsWith(module, "libstdc++") || StartsWith(module, "libc.so") ||
         StartsWith(module, "liblockstep") || StartsWith(module, "libgtest") ||
-        StartsWith(module, "libabsl") || StartsWith(module, "libtsan") ||
+        StartsWith(module, "libabsl") || StartsWith(module, "libgcc_s") ||
+        StartsWith(module, "ld-linux") || StartsWith(module, "libtsan") ||
         StartsWith(module, "libasan") || StartsWith(module, "libubsan")) {
       continue;
     }

@@ -80,15 +80,9 @@ void Session::AbslUnlock(const SteeredLock& lock, const char* op, bool write) {
   NativeObject* model = Begin(turn, lock.address, lock.kind, op, PendingOp::Kind::kWrite);
   lock.unlock(write);
   if (model == nullptr) return;
-  Controller& c = *controller_;
   const int woken = Released(*model, turn.me(), write, /*wake_awaiting=*/true);
-  Record(op, model->IdIn(c), woken);
-  // A woken thread may run before the unlocker goes on (nothing else stops
-  // it before its next interposed call: `n.Notify(); result = 42;`).
-  if (woken > 0) {
-    c.SchedulePoint(PendingOp{}, std::source_location::current());
-    if (c.aborting()) HandleFailure();
-  }
+  Record(op, model->IdIn(*controller_), woken);
+  AfterWake(woken);
 }
 
 bool Session::AbslAwait(const SteeredLock& lock, Condition condition, clockid_t clock,

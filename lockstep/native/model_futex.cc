@@ -86,12 +86,7 @@ long Session::Futex(uint32_t* word, int op, uint32_t value, const timespec* time
       }
     }
     Record(op_name, id, woken, "", woken == 1 ? first : kNoThread);
-    // A woken thread may run before the waker goes on (nothing else stops
-    // the waker before its next interposed call).
-    if (woken > 0) {
-      c.SchedulePoint(PendingOp{}, std::source_location::current());
-      if (c.aborting()) HandleFailure();
-    }
+    AfterWake(woken);
     turn.Leave();
     // Threads outside the run may wait on the word for real.
     const long outside = real();

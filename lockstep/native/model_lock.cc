@@ -162,4 +162,39 @@ int Session::RwUnlock(pthread_rwlock_t* lock) {
   return r;
 }
 
+int Session::SpinLock(pthread_spinlock_t* lock, bool try_only) {
+  const RealFunctions& real = Real();
+  const char* op = try_only ? "spin.try_lock" : "spin.lock";
+  const void* address = const_cast<const int*>(lock);  // a volatile int
+  Turn turn(*this, PendingOp{});
+  NativeObject* model = Begin(turn, address, "spinlock", op, PendingOp::Kind::kWrite);
+  if (model == nullptr)
+    return try_only ? real.pthread_spin_trylock(lock) : real.pthread_spin_lock(lock);
+  NativeObject& object = *model;
+  const uint32_t id = object.IdIn(*controller_);
+  if (try_only) {
+    const int r = real.pthread_spin_trylock(lock);
+    if (r == 0) object.Hold(turn.me(), true);
+    Record(op, id, r == 0 ? 1 : 0);
+    return r;
+  }
+  auto try_lock = [&](bool) { return real.pthread_spin_trylock(lock) == 0; };
+  auto lock_op = [&](bool) { real.pthread_spin_lock(lock); };
+  auto unlock = [&](bool) { real.pthread_spin_unlock(lock); };
+  TakeSteered(turn, object, SteeredLock{address, "spinlock", try_lock, lock_op, unlock, op}, op,
+              true);
+  if (turn.modelled()) Record(op, id, 1);
+  return 0;
+}
+
+int Session::SpinUnlock(pthread_spinlock_t* lock) {
+  Turn turn(*this, PendingOp{});
+  NativeObject* model =
+      Begin(turn, const_cast<const int*>(lock), "spinlock", "spin.unlock", PendingOp::Kind::kWrite);
+  const int r = Real().pthread_spin_unlock(lock);
+  if (model == nullptr) return r;
+  Record("spin.unlock", model->IdIn(*controller_), Released(*model, turn.me(), true, true));
+  return r;
+}
+
 }  // namespace lockstep::native_internal

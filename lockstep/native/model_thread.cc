@@ -73,6 +73,21 @@ int Session::ThreadJoin(pthread_t thread, void** result) {
   return JoinThread(thread, result);
 }
 
+void Session::ThreadExitCall() {
+  Turn turn(*this, PendingOp{});
+  if (!turn.modelled()) return;
+  if (setup_.mode == NativeMode::kObserve) {
+    Observe("thread.pthread_exit", nullptr, "");
+    return;
+  }
+  controller_->SchedulePoint(PendingOp{}, std::source_location::current());
+  if (controller_->aborting()) {
+    HandleFailure();
+    return;
+  }
+  Record("thread.pthread_exit", 0);
+}
+
 int Session::ThreadDetach(pthread_t thread) {
   Turn turn(*this, Write(0));
   if (turn.modelled()) {

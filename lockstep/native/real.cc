@@ -71,6 +71,12 @@ void ResolveRealFunctions() {
   Resolve(r.pthread_rwlock_timedwrlock, "pthread_rwlock_timedwrlock");
   Resolve(r.pthread_rwlock_clockwrlock, "pthread_rwlock_clockwrlock");
   Resolve(r.pthread_rwlock_unlock, "pthread_rwlock_unlock");
+  Resolve(r.pthread_spin_lock, "pthread_spin_lock");
+  Resolve(r.pthread_spin_trylock, "pthread_spin_trylock");
+  Resolve(r.pthread_spin_unlock, "pthread_spin_unlock");
+  Resolve(r.pthread_barrier_init, "pthread_barrier_init");
+  Resolve(r.pthread_barrier_destroy, "pthread_barrier_destroy");
+  Resolve(r.pthread_barrier_wait, "pthread_barrier_wait");
   Resolve(r.pthread_cond_wait, "pthread_cond_wait", "GLIBC_2.3.2");
   Resolve(r.pthread_cond_timedwait, "pthread_cond_timedwait", "GLIBC_2.3.2");
   Resolve(r.pthread_cond_clockwait, "pthread_cond_clockwait");

@@ -34,6 +34,12 @@ struct RealFunctions {
   int (*pthread_rwlock_timedwrlock)(pthread_rwlock_t*, const timespec*);
   int (*pthread_rwlock_clockwrlock)(pthread_rwlock_t*, clockid_t, const timespec*);
   int (*pthread_rwlock_unlock)(pthread_rwlock_t*);
+  int (*pthread_spin_lock)(pthread_spinlock_t*);
+  int (*pthread_spin_trylock)(pthread_spinlock_t*);
+  int (*pthread_spin_unlock)(pthread_spinlock_t*);
+  int (*pthread_barrier_init)(pthread_barrier_t*, const pthread_barrierattr_t*, unsigned);
+  int (*pthread_barrier_destroy)(pthread_barrier_t*);
+  int (*pthread_barrier_wait)(pthread_barrier_t*);
   int (*pthread_cond_wait)(pthread_cond_t*, pthread_mutex_t*);
   int (*pthread_cond_timedwait)(pthread_cond_t*, pthread_mutex_t*, const timespec*);
   int (*pthread_cond_clockwait)(pthread_cond_t*, pthread_mutex_t*, clockid_t, const timespec*);

@@ -1,5 +1,6 @@
 #include "lockstep/native/session.h"
 
+#include <cxxabi.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -113,6 +114,17 @@ void Session::LocateEvent(Event& event, const std::source_location&) {
     }
   }
   FillCaller(event.mutable_location());
+  if (!event.location().file().empty() || trace_ == nullptr) return;
+  // No frame of the code under test on the stack (a call made by the
+  // unwinder during pthread_exit, say): where the thread last was.
+  for (int i = trace_->events_size() - 1; i >= 0; --i) {
+    const Event& earlier = trace_->events(i);
+    if (&earlier != &event && earlier.thread() == event.thread() &&
+        !earlier.location().file().empty()) {
+      *event.mutable_location() = earlier.location();
+      return;
+    }
+  }
 }
 
 // --- The iteration ------------------------------------------------------
@@ -215,6 +227,8 @@ void* Session::Trampoline(void* arg) {
   if (start->body == nullptr) return start->fn(start->arg);
   try {
     (*start->body)();
+  } catch (abi::__forced_unwind&) {
+    throw;  // pthread_exit in the body: the thread ends as it asked
   } catch (const std::exception& e) {
     lockstep::RecordFailure(Failure::EXCEPTION,
                             absl::StrCat("uncaught exception in the test body: ",
@@ -377,6 +391,12 @@ NativeObject* Session::Begin(Turn& turn, const void* address, const char* kind, 
     return nullptr;
   }
   return &object;
+}
+
+void Session::AfterWake(int woken) {
+  if (woken == 0) return;
+  controller_->SchedulePoint(PendingOp{}, std::source_location::current());
+  if (controller_->aborting()) HandleFailure();
 }
 
 void Session::Observe(const char* op, const void* address, const char* kind) {

@@ -147,6 +147,17 @@ class Session final : public internal::Executor {
   int RwLock(pthread_rwlock_t* lock, bool write, bool try_only, clockid_t clock,
              const timespec* deadline);
   int RwUnlock(pthread_rwlock_t* lock);
+  int SpinLock(pthread_spinlock_t* lock, bool try_only);
+  int SpinUnlock(pthread_spinlock_t* lock);
+  // pthread_barrier_wait: modelled entirely (the real barrier is not used
+  // by threads of the run), with the count given to pthread_barrier_init.
+  int BarrierWait(pthread_barrier_t* barrier);
+  // pthread_barrier_init/destroy, in or outside a run: the model's counts.
+  static void NoteBarrier(const pthread_barrier_t* barrier, unsigned count);
+  static void ForgetBarrier(const pthread_barrier_t* barrier);
+  // pthread_exit: a scheduling point and an event; the thread then ends in
+  // the model after its thread_local destructors, as when it returns.
+  void ThreadExitCall();
   int CondWait(pthread_cond_t* cond, pthread_mutex_t* mutex, clockid_t clock,
                const timespec* deadline);
   // Signals a condition variable of `kind` (pthread's or Abseil's) in the
@@ -246,6 +257,10 @@ class Session final : public internal::Executor {
   int Acquire(Turn& turn, NativeObject& object, const char* op, PendingOp pending,
               const std::function<int()>& try_op, const std::function<int()>& blocking_op,
               std::optional<uint64_t> deadline_ns, bool owned);
+  // After a call woke `woken` threads: a scheduling point, so that one of
+  // them may run before the waker goes on (nothing else stops the waker
+  // before its next interposed call: `n.Notify(); result = 42;`).
+  void AfterWake(int woken);
   // Takes a steered lock (Acquire), blocking in the model while a thread of
   // the run holds it. Returns with the lock really held; the model notes
   // the holder when the turn is still modelled.

@@ -4,6 +4,7 @@
 // for each, a bug that needs an interleaving at the primitive is found at
 // seed 1 within a stated budget, its trace shows the primitive's
 // operations, and the fixed twin passes 1,000 schedules.
+#include <pthread.h>
 #include <sys/time.h>
 
 #include <atomic>
@@ -259,6 +260,104 @@ TEST(StdSyncTest, ThreadEndsAfterItsThreadLocalDestructors) {
       Control(200));
   ASSERT_TRUE(result.status.ok()) << result.status;
   EXPECT_FALSE(result.failed()) << result.trace->failure().message();
+}
+
+// --- Raw pthreads: spin locks, barriers, pthread_exit -------------------------
+
+// Bug: the balance is checked and debited under two separate spin-lock holds.
+void SpinWithdrawals(bool fixed) {
+  pthread_spinlock_t spin;
+  pthread_spin_init(&spin, PTHREAD_PROCESS_PRIVATE);
+  int balance = 100;
+  auto withdraw = [&] {
+    pthread_spin_lock(&spin);
+    bool enough = balance >= 80;
+    if (!fixed) {
+      pthread_spin_unlock(&spin);
+      pthread_spin_lock(&spin);
+    }
+    if (enough) balance -= 80;
+    pthread_spin_unlock(&spin);
+  };
+  std::thread other(withdraw);
+  withdraw();
+  other.join();
+  Check(balance >= 0, "overdrawn");
+  pthread_spin_destroy(&spin);
+}
+
+TEST(StdSyncTest, SpinLockCheckThenActIsFound) {
+  ExpectFoundAndFixed([] { SpinWithdrawals(false); }, [] { SpinWithdrawals(true); },
+                      Failure::ASSERTION, 100, "spin.");
+}
+
+// Bug: the worker writes its value after the barrier, not before.
+void PthreadBarrierPublish(bool fixed) {
+  pthread_barrier_t barrier;
+  pthread_barrier_init(&barrier, nullptr, 2);
+  int value = 0;
+  std::thread worker([&] {
+    if (fixed) value = 42;
+    pthread_barrier_wait(&barrier);
+    if (!fixed) value = 42;
+  });
+  pthread_barrier_wait(&barrier);
+  Check(value == 42, "read the value the barrier should have published");
+  worker.join();
+  pthread_barrier_destroy(&barrier);
+}
+
+TEST(StdSyncTest, PthreadBarrierPublishAfterWaitIsFound) {
+  ExpectFoundAndFixed([] { PthreadBarrierPublish(false); }, [] { PthreadBarrierPublish(true); },
+                      Failure::ASSERTION, 100, "barrier.wait");
+}
+
+TEST(StdSyncTest, ABarrierForMoreThreadsThanArriveIsADeadlock) {
+  RunResult found = NativeRunner::Run(
+      [] {
+        pthread_barrier_t barrier;
+        pthread_barrier_init(&barrier, nullptr, 3);
+        std::thread worker([&] { pthread_barrier_wait(&barrier); });
+        pthread_barrier_wait(&barrier);
+        worker.join();
+      },
+      Control(5));
+  ASSERT_TRUE(found.failed());
+  EXPECT_EQ(found.trace->failure().kind(), Failure::DEADLOCK);
+  EXPECT_THAT(found.trace->failure().message(), HasSubstr("barrier"));
+}
+
+// pthread_exit ends a thread as returning does: an event at the call, its
+// thread_local destructors, then the thread's end; from the body's own
+// thread, it ends the body.
+TEST(StdSyncTest, PthreadExitEndsTheThreadInTheModel) {
+  NativeOptions options = Control(50);
+  RunResult result = NativeRunner::Run(
+      [] {
+        std::mutex m;
+        int done = 0;
+        std::thread worker([&] {
+          {
+            std::lock_guard<std::mutex> lock(m);
+            ++done;
+          }
+          pthread_exit(nullptr);
+        });
+        worker.join();
+        Check(done == 2, "always fails: records the trace");
+      },
+      options);
+  ASSERT_TRUE(result.failed());
+  const Trace& trace = *result.trace;
+  EXPECT_EQ(trace.failure().kind(), Failure::ASSERTION) << trace.failure().message();
+  EXPECT_EQ(CountEvents(trace, "thread.pthread_exit"), 1);
+  for (const Event& event : trace.events()) {
+    EXPECT_THAT(event.location().file(), HasSubstr("std_sync_test.cc")) << event.op();
+  }
+
+  RunResult body_exits = NativeRunner::Run([] { pthread_exit(nullptr); }, Control(20));
+  ASSERT_TRUE(body_exits.status.ok()) << body_exits.status;
+  EXPECT_FALSE(body_exits.failed()) << body_exits.trace->failure().message();
 }
 
 TEST(StdSyncTest, GettimeofdayAndTimeAreVirtual) {
