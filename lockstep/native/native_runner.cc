@@ -352,6 +352,52 @@ bool SameWay(const Failure& again, const Failure& original) {
 
 // Failure.note for a re-execution that did not fail the way the failing
 // run did: where it diverged and what it did instead.
+std::string Where(const SourceLocation& location) {
+  if (location.file().empty()) return "an unknown place";
+  return absl::StrCat(
+      location.file(), ":", location.line(),
+      location.function().empty() ? "" : absl::StrCat(" (", location.function(), ")"));
+}
+
+// Where the trace's schedule was not controlled: each quantum expiration
+// names the thread that went on outside the model, its last modelled call
+// and where it was running then.
+std::string CoverageNote(const Trace& trace) {
+  const uint32_t expirations = trace.native().quantum_expirations();
+  if (expirations == 0) return "";
+  std::string note = absl::StrCat(
+      "The schedule was not fully controlled: ", expirations,
+      " quantum expiration(s), each letting a thread run outside the model until its next "
+      "interposed call (a spin, a long computation, or a blocking call Lockstep does not "
+      "model; a larger resume_quantum_us may help)");
+  constexpr int kShown = 3;
+  int shown = 0;
+  for (int i = 0; i < trace.events_size(); ++i) {
+    const Event& expired = trace.events(i);
+    if (expired.op() != "quantum.expired") continue;
+    if (++shown > kShown) continue;
+    const Event* last = nullptr;
+    for (int j = i - 1; j >= 0 && last == nullptr; --j) {
+      if (trace.events(j).thread() == expired.thread()) last = &trace.events(j);
+    }
+    absl::StrAppend(&note, shown == 1 ? ": " : "; ", "at step ", expired.step(), ", thread ",
+                    expired.thread(),
+                    last == nullptr ? std::string()
+                                    : absl::StrCat(" (last modelled call: ", last->op(), " at ",
+                                                   Where(last->location()), ")"),
+                    " was running at ", Where(expired.location()));
+  }
+  if (shown > kShown) absl::StrAppend(&note, "; and ", shown - kShown, " more");
+  absl::StrAppend(&note, ".");
+  return note;
+}
+
+void AppendNote(Failure* failure, std::string_view note) {
+  if (note.empty()) return;
+  failure->set_note(
+      absl::StrCat(failure->note(), failure->note().empty() ? "" : " ", std::string(note)));
+}
+
 std::string DivergenceNote(const IterationResult& again, uint32_t expirations) {
   const std::optional<Failure>& failure = again.native.outcome.failure;
   std::string what;
@@ -517,6 +563,7 @@ RunResult NativeRunner::Run(const std::function<void()>& body, const NativeOptio
       *trace.mutable_failure() = std::move(*failure);
     }
     trace.mutable_native()->set_quantum_expirations(replayed.native.quantum_expirations);
+    if (trace.has_failure()) AppendNote(trace.mutable_failure(), CoverageNote(trace));
     result.iterations = 1;
     result.distinct_schedules = 1;
     result.total_steps = replayed.native.outcome.steps;
@@ -544,6 +591,8 @@ RunResult NativeRunner::Run(const std::function<void()>& body, const NativeOptio
     Trace trace = Header(options, i, seed, iteration.native.outcome.strategy_config);
     AddDecisions(iteration.decisions, &trace);
     std::string note;
+    // The expirations of the run whose events the trace holds.
+    uint32_t expirations = iteration.native.quantum_expirations;
     if (observe) {
       AddRecord(std::move(iteration.record), &trace);
     } else {
@@ -553,6 +602,7 @@ RunResult NativeRunner::Run(const std::function<void()>& body, const NativeOptio
       IterationResult again = runner.Run(body, replay, i, seed, /*record=*/true);
       if (again.native.outcome.failure && SameWay(*again.native.outcome.failure, failure)) {
         AddRecord(std::move(again.record), &trace);
+        expirations = again.native.quantum_expirations;
       } else {
         AddRecord(std::move(iteration.record), &trace);
         note = DivergenceNote(again, iteration.native.quantum_expirations);
@@ -564,12 +614,12 @@ RunResult NativeRunner::Run(const std::function<void()>& body, const NativeOptio
       // Never expected; but a trace that names no known thread would not be
       // written, and a found bug must be reported.
       Failure* recorded = trace.mutable_failure();
-      recorded->set_note(absl::StrCat(recorded->note(), recorded->note().empty() ? "" : " ",
-                                      "The runner could not tell which thread failed (it said ",
-                                      recorded->thread(), ")."));
+      AppendNote(recorded, absl::StrCat("The runner could not tell which thread failed (it said ",
+                                        recorded->thread(), ")."));
       recorded->set_thread(0);
     }
-    trace.mutable_native()->set_quantum_expirations(iteration.native.quantum_expirations);
+    trace.mutable_native()->set_quantum_expirations(expirations);
+    AppendNote(trace.mutable_failure(), CoverageNote(trace));
     result.trace = std::move(trace);
     break;
   }

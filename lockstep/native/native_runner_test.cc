@@ -299,6 +299,35 @@ TEST(NativeRunnerTest, OutsideARunCallsPassThrough) {
   EXPECT_TRUE(done);
 }
 
+// A long computation without interposed calls outlives the quantum: the
+// report says where the schedule was not controlled, and the trace's count
+// agrees with its events.
+TEST(NativeRunnerTest, QuantumExpirationsAreNamedInTheReport) {
+  NativeOptions options = Control(1);
+  options.resume_quantum_us = 1000;
+  RunResult result = NativeRunner::Run(
+      [] {
+        std::mutex m;
+        std::thread t([&] { std::lock_guard<std::mutex> lock(m); });
+        volatile uint64_t sum = 0;
+        for (uint64_t i = 0; i < 50'000'000; ++i) sum = sum + i;
+        t.join();
+        RecordFailure(Failure::ASSERTION, "fails after a long computation", __FILE__, __LINE__);
+      },
+      options);
+  ASSERT_TRUE(result.failed());
+  const Trace& trace = *result.trace;
+  EXPECT_EQ(trace.failure().kind(), Failure::ASSERTION) << trace.failure().message();
+  int expired = 0;
+  for (const Event& event : trace.events()) expired += event.op() == "quantum.expired";
+  EXPECT_GT(trace.native().quantum_expirations(), 0u);
+  EXPECT_EQ(trace.native().quantum_expirations(), static_cast<uint32_t>(expired));
+  EXPECT_THAT(trace.failure().note(), HasSubstr("not fully controlled"));
+  EXPECT_THAT(trace.failure().note(), HasSubstr("last modelled call"));
+  EXPECT_THAT(trace.failure().note(),
+              HasSubstr("was running at lockstep/native/native_runner_test.cc"));
+}
+
 TEST(NativeRunnerTest, RejectsBadOptionsAndObserveTraces) {
   NativeOptions options;
   options.resume_quantum_us = 0;

@@ -103,6 +103,9 @@ void Session::Record(const char* op, uint32_t object, std::optional<int64_t> val
 }
 
 void Session::LocateEvent(Event& event, const std::source_location&) {
+  // Recorded by the watchdog: where the thread that went outside the model
+  // is running now.
+  if (event.op() == "quantum.expired" && Sample(event.thread(), event.mutable_location())) return;
   // A thread's end has no caller in the code under test (its stack is
   // unwound): it is located where the thread was started.
   if (event.op() == "thread.exit") {
@@ -113,7 +116,7 @@ void Session::LocateEvent(Event& event, const std::source_location&) {
       }
     }
   }
-  FillCaller(event.mutable_location());
+  if (event.op() != "quantum.expired") FillCaller(event.mutable_location());
   if (!event.location().file().empty() || trace_ == nullptr) return;
   // No frame of the code under test on the stack (a call made by the
   // unwinder during pthread_exit, say): where the thread last was.

@@ -56,11 +56,11 @@ void Session::Watch() {
     } else if (setup_.mode == NativeMode::kControl && c.current_thread() != kNoThread &&
                holder_running_ && !c.aborting()) {
       // The baton holder reached no interposed call for a whole quantum.
-      ++expirations_;
       const uint32_t holder = c.current_thread();
       const uint32_t outside_before = c.outside_count();
       const uint32_t next = c.ExpireQuantum();
       if (c.outside_count() > outside_before) {
+        ++expirations_;  // as many as the trace's quantum.expired events
         if (outside_.size() <= holder) outside_.resize(holder + 1);
         outside_[holder] = 1;
       }
