@@ -37,6 +37,10 @@ void LinkAbslInterposer() {}
 #include "absl/time/time.h"
 #include "lockstep/native/session.h"
 
+#if defined(__SANITIZE_THREAD__)
+#include <sanitizer/tsan_interface.h>
+#endif
+
 namespace {
 
 using absl::Barrier;
@@ -141,6 +145,51 @@ const RealAbsl& R() {
     return r;
   }();
   return real;
+}
+
+// ThreadSanitizer does not see Debian's Abseil synchronize (the library is
+// not built with it) and would report races on what a mutex guards: each
+// member defined here announces what it does to the mutex. RAII, so that
+// every return path does.
+#if defined(__SANITIZE_THREAD__)
+void Acquired(const void* mu) { __tsan_acquire(const_cast<void*>(mu)); }
+void Releasing(const void* mu) { __tsan_release(const_cast<void*>(mu)); }
+#else
+void Acquired(const void*) {}
+void Releasing(const void*) {}
+#endif
+
+// Holds the mutex on return (Lock, LockWhen...).
+class Acquires {
+ public:
+  explicit Acquires(const Mutex* mu) : mu_(mu) {}
+  ~Acquires() { Acquired(mu_); }
+  Acquires(const Acquires&) = delete;
+  Acquires& operator=(const Acquires&) = delete;
+
+ private:
+  const Mutex* mu_;
+};
+
+// Releases the mutex (Unlock), or releases it and holds it again on return
+// (Await, CondVar::Wait).
+class Releases {
+ public:
+  Releases(const Mutex* mu, bool again) : mu_(mu), again_(again) { Releasing(mu); }
+  ~Releases() {
+    if (again_) Acquired(mu_);
+  }
+  Releases(const Releases&) = delete;
+  Releases& operator=(const Releases&) = delete;
+
+ private:
+  const Mutex* mu_;
+  bool again_;
+};
+
+bool AcquiredIf(const Mutex* mu, bool taken) {
+  if (taken) Acquired(mu);
+  return taken;
 }
 
 inline bool Managed() { return Session::Managed(); }
@@ -261,6 +310,7 @@ namespace absl {
 ABSL_NAMESPACE_BEGIN
 
 void Mutex::Lock() {
+  const Acquires acquires(this);
   if (!Managed()) return R().lock(this);
   ::Lock(this, "absl.mutex.lock", true, nullptr, {}, [this] {
     R().lock(this);
@@ -269,6 +319,7 @@ void Mutex::Lock() {
 }
 
 void Mutex::ReaderLock() {
+  const Acquires acquires(this);
   if (!Managed()) return R().reader_lock(this);
   ::Lock(this, "absl.mutex.reader_lock", false, nullptr, {}, [this] {
     R().reader_lock(this);
@@ -277,30 +328,35 @@ void Mutex::ReaderLock() {
 }
 
 bool Mutex::TryLock() {
-  if (!Managed()) return R().try_lock(this);
+  if (!Managed()) return AcquiredIf(this, R().try_lock(this));
   const Steered steered(this);
-  return S().AbslLock(steered, "absl.mutex.try_lock", true, true, nullptr, CLOCK_MONOTONIC, nullptr,
-                      [this] { return R().try_lock(this); });
+  return AcquiredIf(
+      this, S().AbslLock(steered, "absl.mutex.try_lock", true, true, nullptr, CLOCK_MONOTONIC,
+                         nullptr, [this] { return R().try_lock(this); }));
 }
 
 bool Mutex::ReaderTryLock() {
-  if (!Managed()) return R().reader_try_lock(this);
+  if (!Managed()) return AcquiredIf(this, R().reader_try_lock(this));
   const Steered steered(this);
-  return S().AbslLock(steered, "absl.mutex.reader_try_lock", false, true, nullptr, CLOCK_MONOTONIC,
-                      nullptr, [this] { return R().reader_try_lock(this); });
+  return AcquiredIf(
+      this, S().AbslLock(steered, "absl.mutex.reader_try_lock", false, true, nullptr,
+                         CLOCK_MONOTONIC, nullptr, [this] { return R().reader_try_lock(this); }));
 }
 
 void Mutex::Unlock() {
+  const Releases releases(this, /*again=*/false);
   if (!Managed()) return R().unlock(this);
   S().AbslUnlock(Steered(this), "absl.mutex.unlock", true);
 }
 
 void Mutex::ReaderUnlock() {
+  const Releases releases(this, /*again=*/false);
   if (!Managed()) return R().reader_unlock(this);
   S().AbslUnlock(Steered(this), "absl.mutex.reader_unlock", false);
 }
 
 void Mutex::LockWhen(const Condition& cond) {
+  const Acquires acquires(this);
   if (!Managed()) return R().lock_when(this, cond);
   ::Lock(this, "absl.mutex.lock_when", true, &cond, {}, [&] {
     R().lock_when(this, cond);
@@ -309,6 +365,7 @@ void Mutex::LockWhen(const Condition& cond) {
 }
 
 void Mutex::ReaderLockWhen(const Condition& cond) {
+  const Acquires acquires(this);
   if (!Managed()) return R().reader_lock_when(this, cond);
   ::Lock(this, "absl.mutex.reader_lock_when", false, &cond, {}, [&] {
     R().reader_lock_when(this, cond);
@@ -317,30 +374,35 @@ void Mutex::ReaderLockWhen(const Condition& cond) {
 }
 
 bool Mutex::LockWhenWithTimeout(const Condition& cond, Duration timeout) {
+  const Acquires acquires(this);
   if (!Managed()) return R().lock_when_with_timeout(this, cond, timeout);
   return ::Lock(this, "absl.mutex.lock_when", true, &cond, After(timeout),
                 [&] { return R().lock_when_with_timeout(this, cond, timeout); });
 }
 
 bool Mutex::ReaderLockWhenWithTimeout(const Condition& cond, Duration timeout) {
+  const Acquires acquires(this);
   if (!Managed()) return R().reader_lock_when_with_timeout(this, cond, timeout);
   return ::Lock(this, "absl.mutex.reader_lock_when", false, &cond, After(timeout),
                 [&] { return R().reader_lock_when_with_timeout(this, cond, timeout); });
 }
 
 bool Mutex::LockWhenWithDeadline(const Condition& cond, Time deadline) {
+  const Acquires acquires(this);
   if (!Managed()) return R().lock_when_with_deadline(this, cond, deadline);
   return ::Lock(this, "absl.mutex.lock_when", true, &cond, At(deadline),
                 [&] { return R().lock_when_with_deadline(this, cond, deadline); });
 }
 
 bool Mutex::ReaderLockWhenWithDeadline(const Condition& cond, Time deadline) {
+  const Acquires acquires(this);
   if (!Managed()) return R().reader_lock_when_with_deadline(this, cond, deadline);
   return ::Lock(this, "absl.mutex.reader_lock_when", false, &cond, At(deadline),
                 [&] { return R().reader_lock_when_with_deadline(this, cond, deadline); });
 }
 
 void Mutex::Await(const Condition& cond) {
+  const Releases releases(this, /*again=*/true);
   if (!Managed()) return R().await(this, cond);
   ::Await(this, cond, {}, [&] {
     R().await(this, cond);
@@ -349,18 +411,21 @@ void Mutex::Await(const Condition& cond) {
 }
 
 bool Mutex::AwaitWithTimeout(const Condition& cond, Duration timeout) {
+  const Releases releases(this, /*again=*/true);
   if (!Managed()) return R().await_with_timeout(this, cond, timeout);
   return ::Await(this, cond, After(timeout),
                  [&] { return R().await_with_timeout(this, cond, timeout); });
 }
 
 bool Mutex::AwaitWithDeadline(const Condition& cond, Time deadline) {
+  const Releases releases(this, /*again=*/true);
   if (!Managed()) return R().await_with_deadline(this, cond, deadline);
   return ::Await(this, cond, At(deadline),
                  [&] { return R().await_with_deadline(this, cond, deadline); });
 }
 
 void CondVar::Wait(Mutex* mu) {
+  const Releases releases(mu, /*again=*/true);
   if (!Managed()) return R().wait(this, mu);
   ::Wait(this, mu, {}, [&] {
     R().wait(this, mu);
@@ -369,11 +434,13 @@ void CondVar::Wait(Mutex* mu) {
 }
 
 bool CondVar::WaitWithTimeout(Mutex* mu, Duration timeout) {
+  const Releases releases(mu, /*again=*/true);
   if (!Managed()) return R().wait_with_timeout(this, mu, timeout);
   return ::Wait(this, mu, After(timeout), [&] { return R().wait_with_timeout(this, mu, timeout); });
 }
 
 bool CondVar::WaitWithDeadline(Mutex* mu, Time deadline) {
+  const Releases releases(mu, /*again=*/true);
   if (!Managed()) return R().wait_with_deadline(this, mu, deadline);
   return ::Wait(this, mu, At(deadline), [&] { return R().wait_with_deadline(this, mu, deadline); });
 }
