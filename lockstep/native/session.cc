@@ -103,34 +103,32 @@ void Session::Record(const char* op, uint32_t object, std::optional<int64_t> val
 }
 
 void Session::LocateEvent(Event& event, const std::source_location&) {
-  // Recorded by the watchdog: where the thread that went outside the model
-  // is running now.
-  if (event.op() == "quantum.expired" && Sample(event.thread(), event.mutable_location())) return;
-  // A thread's end has no caller in the code under test (its stack is
-  // unwound): it is located where the thread was started.
-  if (event.op() == "thread.exit") {
+  SourceLocation* location = event.mutable_location();
+  if (event.op() == "quantum.expired") {
+    // Recorded by the watchdog: where the thread that went on outside the
+    // model is running now.
+    Sample(event.thread(), location);
+  } else if (event.op() == "thread.exit") {
+    // A thread's end has no caller in the code under test (its stack is
+    // unwound): it is located where the thread was started.
     for (const ThreadInfo& thread : tables_.threads()) {
-      if (thread.id() == event.thread() && thread.has_created_at()) {
-        *event.mutable_location() = thread.created_at();
-        return;
-      }
+      if (thread.id() == event.thread()) *location = thread.created_at();
     }
+  } else {
+    FillCaller(location);
   }
-  if (event.op() != "quantum.expired") FillCaller(event.mutable_location());
-  if (!event.location().file().empty() || trace_ == nullptr) return;
-  // No frame of the code under test on the stack (a call made by the
-  // unwinder during pthread_exit, say): where the thread last was.
+  if (!location->file().empty() || trace_ == nullptr) return;
+  // No frame of the code under test found (the main thread's end, a call
+  // the unwinder makes during pthread_exit): where the thread last was.
   for (int i = trace_->events_size() - 1; i >= 0; --i) {
     const Event& earlier = trace_->events(i);
     if (&earlier != &event && earlier.thread() == event.thread() &&
         !earlier.location().file().empty()) {
-      *event.mutable_location() = earlier.location();
+      *location = earlier.location();
       return;
     }
   }
 }
-
-// --- The iteration ------------------------------------------------------
 
 NativeOutcome Session::RunIteration(const std::function<void()>& body, Controller& controller,
                                     Strategy& strategy, uint64_t iteration, uint64_t seed,
