@@ -327,8 +327,9 @@ TEST(NativeRunnerTest, QuantumExpirationsAreNamedInTheReport) {
   EXPECT_EQ(trace.native().quantum_expirations(), static_cast<uint32_t>(expired));
   EXPECT_THAT(trace.failure().note(), HasSubstr("not fully controlled"));
   EXPECT_THAT(trace.failure().note(), HasSubstr("last modelled call"));
+  // Bazel names the file relative to the workspace, CMake absolute.
   EXPECT_THAT(trace.failure().note(),
-              HasSubstr("was running at lockstep/native/native_runner_test.cc"));
+              ::testing::ContainsRegex("was running at [^ ]*native_runner_test\\.cc:[0-9]+"));
 }
 
 TEST(NativeRunnerTest, RejectsBadOptionsAndObserveTraces) {
