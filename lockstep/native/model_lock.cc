@@ -80,10 +80,7 @@ int Session::MutexLock(pthread_mutex_t* mutex, bool try_only, clockid_t clock,
         VirtualDeadline(clock, deadline), /*owned=*/true);
   }
   if (!turn.modelled()) return r;
-  if (r == 0) {
-    object.owner = me;
-    ++object.depth;
-  }
+  if (r == 0) object.Hold(me, true);
   Record(op, id, r == 0 ? 1 : 0, r == ETIMEDOUT ? "timed out" : "");
   return r;
 }
@@ -132,13 +129,7 @@ int Session::RwLock(pthread_rwlock_t* lock, bool write, bool try_only, clockid_t
                          : Acquire(turn, object, op, pending, try_op, blocking,
                                    VirtualDeadline(clock, deadline), /*owned=*/true);
   if (!turn.modelled()) return r;
-  if (r == 0) {
-    if (write) {
-      object.owner = turn.me();
-    } else {
-      ++object.readers;
-    }
-  }
+  if (r == 0) object.Hold(turn.me(), write);
   Record(op, id, r == 0 ? 1 : 0, r == ETIMEDOUT ? "timed out" : "");
   return r;
 }
@@ -150,14 +141,7 @@ int Session::RwUnlock(pthread_rwlock_t* lock) {
   if (model == nullptr) return real.pthread_rwlock_unlock(lock);
   NativeObject& object = *model;
   const int r = real.pthread_rwlock_unlock(lock);
-  if (r == 0) {
-    if (object.owner == turn.me()) {
-      object.owner = kNoThread;
-    } else if (object.readers > 0) {
-      --object.readers;
-    }
-    controller_->WakeAll(object);
-  }
+  if (r == 0) Released(object, turn.me(), object.owner == turn.me(), /*wake_awaiting=*/true);
   Record("rwlock.unlock", object.IdIn(*controller_));
   return r;
 }
