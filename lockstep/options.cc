@@ -1,6 +1,7 @@
 // Names of the exploration strategies, as used by flags, traces and messages.
 #include "lockstep/options.h"
 
+#include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -45,6 +46,40 @@ absl::StatusOr<StrategyKind> ParseStrategyKind(std::string_view name) {
   return absl::InvalidArgumentError(
       absl::StrCat("unknown lockstep strategy \"", absl::string_view(name.data(), name.size()),
                    "\"; accepted names: random, pct, fair_pct, pos, idpct"));
+}
+
+namespace {
+
+// Exact match of `name` among `names` (indexed by enum value); the error
+// names `what` and lists them.
+template <typename E, size_t N>
+absl::StatusOr<E> ParseName(std::string_view name, const char* what,
+                            const std::string_view (&names)[N]) {
+  for (size_t i = 0; i < N; ++i) {
+    if (names[i] == name) return static_cast<E>(i);
+  }
+  std::string accepted;
+  for (std::string_view n : names) {
+    absl::StrAppend(&accepted, accepted.empty() ? "" : ", ", std::string(n));
+  }
+  return absl::InvalidArgumentError(absl::StrCat("unknown lockstep ", what, " \"",
+                                                 std::string(name), "\"; accepted: ", accepted));
+}
+
+constexpr std::string_view kAccessesNames[] = {"none", "racy", "all"};
+constexpr std::string_view kRaceModeNames[] = {"fail", "report", "ignore"};
+
+}  // namespace
+
+std::string_view AccessesName(Accesses accesses) {
+  return kAccessesNames[static_cast<int>(accesses)];
+}
+absl::StatusOr<Accesses> ParseAccesses(std::string_view name) {
+  return ParseName<Accesses>(name, "accesses level", kAccessesNames);
+}
+std::string_view RaceModeName(RaceMode mode) { return kRaceModeNames[static_cast<int>(mode)]; }
+absl::StatusOr<RaceMode> ParseRaceMode(std::string_view name) {
+  return ParseName<RaceMode>(name, "races mode", kRaceModeNames);
 }
 
 }  // namespace lockstep

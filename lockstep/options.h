@@ -29,6 +29,29 @@ std::string_view StrategyKindName(StrategyKind kind);
 // Parses a name produced by StrategyKindName; the error lists the names.
 absl::StatusOr<StrategyKind> ParseStrategyKind(std::string_view name);
 
+// Instrumented code (compiled with -fsanitize=thread, see
+// lockstep/instrument): which of its plain memory accesses (to memory other
+// than the thread's own stack) are scheduling points. Its atomic operations
+// always are.
+enum class Accesses {
+  kNone,  // none
+  kRacy,  // those at instructions found racing in earlier iterations
+  kAll,   // every one
+};
+// "none", "racy", "all".
+std::string_view AccessesName(Accesses accesses);
+absl::StatusOr<Accesses> ParseAccesses(std::string_view name);
+
+// What a data race found in instrumented code does.
+enum class RaceMode {
+  kFail,    // fails the iteration (DATA_RACE), with both accesses
+  kReport,  // printed once per pair of instructions; exploration goes on
+  kIgnore,  // nothing (with accesses = racy, the sites still become points)
+};
+// "fail", "report", "ignore".
+std::string_view RaceModeName(RaceMode mode);
+absl::StatusOr<RaceMode> ParseRaceMode(std::string_view name);
+
 struct Options {
   // Iterations (schedules) to explore; exploration stops at the first failure.
   uint64_t iterations = 100;
@@ -67,6 +90,9 @@ struct Options {
   // Bytes of stack of each logical thread (a fiber). A thread that needs
   // more fails with a CRASH naming the stack overflow (with isolation).
   size_t stack_size = 256 * 1024;
+  // Instrumented code only (no effect without lockstep/instrument linked).
+  Accesses accesses = Accesses::kRacy;
+  RaceMode races = RaceMode::kFail;
 };
 
 }  // namespace lockstep

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "lockstep/failure.h"
 #include "lockstep/internal/controller.h"
+#include "lockstep/internal/instrumentation.h"
 #include "lockstep/internal/prng.h"
 #include "lockstep/internal/run_support.h"
 #include "lockstep/strategy/factory.h"
@@ -19,13 +20,17 @@ namespace internal {
 Controller::Settings ExploreSettings(const Options& options) {
   return {.max_steps = options.max_steps,
           .spurious_wakeups = options.spurious_wakeups,
-          .stack_size = options.stack_size};
+          .stack_size = options.stack_size,
+          .detect_races = Instrumentation::DetectRaces(),
+          .races = options.races};
 }
 
 Controller::Settings ReplaySettings(const Options& options, const Trace& recorded) {
   return {.max_steps = recorded.max_steps(),
           .spurious_wakeups = recorded.strategy().spurious_wakeups(),
-          .stack_size = options.stack_size};
+          .stack_size = options.stack_size,
+          .detect_races = Instrumentation::DetectRaces(),
+          .races = options.races};
 }
 
 Trace HeaderFromOptions(const Options& options, uint64_t iteration, uint64_t seed,
@@ -41,6 +46,7 @@ Trace HeaderFromOptions(const Options& options, uint64_t iteration, uint64_t see
   trace.set_iteration(iteration);
   trace.set_iteration_seed(seed);
   trace.set_max_steps(options.max_steps);
+  Instrumentation::Describe(iteration, &trace);
   return trace;
 }
 
@@ -172,6 +178,7 @@ RunResult Runner::Run(const std::function<void()>& body, const Options& options)
     result.status = strategy.status();
     return result;
   }
+  internal::Instrumentation::BeginRun(options.accesses, options.races, options.replay);
   if (options.isolate) return internal::RunIsolated(body, options, **strategy);
   return RunInProcess(body, options, **strategy);
 }

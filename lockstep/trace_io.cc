@@ -170,6 +170,9 @@ absl::Status ValidateEvent(const Trace& trace, int index, const Event& event,
       !ThreadInTable(trace, event.woken_thread_plus_one() - 1u)) {
     return error(NotAThread(trace, "woken thread", event.woken_thread_plus_one() - 1u));
   }
+  if (!MemoryOrder_IsValid(event.order())) {
+    return error(absl::StrCat("unknown memory order ", event.order()));
+  }
   if (previous != nullptr && event.step() < previous->step()) {
     return error(absl::StrCat("step ", event.step(), " is before the previous event's step ",
                               previous->step()));
@@ -200,6 +203,15 @@ absl::Status ValidateFailure(const Trace& trace, const Failure& failure) {
       return error(
           absl::StrCat("blocked ", i, ": ", NotAnObject(trace, "object", blocked.object())));
     }
+  }
+  for (int i = 0; i < failure.race_size(); ++i) {
+    if (!ThreadInTable(trace, failure.race(i).thread())) {
+      return error(absl::StrCat("race access ", i, ": ",
+                                NotAThread(trace, "thread", failure.race(i).thread())));
+    }
+  }
+  if (failure.kind() == Failure::DATA_RACE && failure.race_size() != 2) {
+    return error(absl::StrCat("a data race names 2 accesses, not ", failure.race_size()));
   }
   return absl::OkStatus();
 }
@@ -531,6 +543,8 @@ std::string_view FailureKindName(Failure::Kind kind) {
       return "timeout";
     case Failure::EXIT:
       return "exit";
+    case Failure::DATA_RACE:
+      return "data race";
     default:
       return "unknown";
   }

@@ -31,6 +31,8 @@ _LIBS = {
 # Header-only or .pc-less libraries: target name -> (header to check, linkopts).
 _FIXED = {
     "boost_context": ("/usr/include/boost/context/fiber.hpp", ["-lboost_context"]),
+    # moodycamel::ConcurrentQueue, a lock-free queue for the instrumentation tests.
+    "concurrentqueue": ("/usr/include/concurrentqueue/concurrentqueue.h", []),
     "relacy": ("/usr/include/relacy/relacy.hpp", []),
 }
 

@@ -29,6 +29,7 @@ PACKAGES=(
   libbenchmark-dev
   relacy-dev
   libdw-dev
+  libconcurrentqueue-dev
 )
 if ((WITH_CHROMIUM)); then
   PACKAGES+=(chromium)

@@ -15,6 +15,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "lockstep/failure.h"
+#include "lockstep/internal/instrumentation.h"
+#include "lockstep/internal/locate.h"
 #include "lockstep/internal/sanitizers.h"
 #include "lockstep/internal/utf8.h"
 
@@ -148,6 +150,7 @@ Controller::Controller(Settings settings)
     : settings_(settings),
       progress_(shared_progress_ != nullptr ? shared_progress_ : &own_progress_),
       stacks_(&StackPool::ForSize(settings.stack_size)) {
+  if (settings.detect_races) race_detector_ = std::make_unique<RaceDetector>();
   enabled_.reserve(64);
   pending_.reserve(64);
   decisions_.reserve(1024);
@@ -222,12 +225,23 @@ void Controller::BeginIteration(Strategy& strategy, uint64_t iteration, uint64_t
   last_blocked_ = kNoThread;
   failure_.reset();
   decisions_.clear();
+  if (race_detector_ != nullptr) race_detector_->Reset();
+  memory_objects_.clear();
+  race_.reset();
+  Instrumentation::BeginIteration(iteration);
   last_location_ = std::source_location::current();
   strategy.BeginIteration(iteration, seed);
   current_ = 0;
 }
 
 IterationOutcome Controller::EndIteration() {
+  for (const Race& race : reported_races_) {
+    Failure failure;
+    DescribeRace(race, &failure);
+    std::fprintf(stderr, "lockstep: iteration %llu: %s (--lockstep_races=report: exploration goes on)\n",
+                 static_cast<unsigned long long>(Instrumentation::iteration()), failure.message().c_str());
+  }
+  reported_races_.clear();
   IterationOutcome outcome;
   if (failure_) outcome.strategy_config = strategy_->Config();
   strategy_->EndIteration(step_);
@@ -313,6 +327,7 @@ uint32_t Controller::Spawn(std::function<void()> fn, std::string_view name, bool
     enabled_.resize(thread_count_);
   }
   strategy_->OnThreadCreated(id);
+  if (race_detector_ != nullptr) race_detector_->ThreadStarted(id == 0 ? kNoThread : current_, id);
   if (trace_ != nullptr) {
     ThreadInfo* info = trace_->add_threads();
     info->set_id(id);
@@ -422,10 +437,16 @@ bool Controller::ReturnFromOutside(uint32_t thread, PendingOp op) {
 
 void Controller::ReportUserFailure(Failure::Kind kind, std::string message, const char* file,
                                    int line, const char* function, bool stop) {
-  if (executor_ != nullptr) {
-    return executor_->ReportFailure(*this, kind, std::move(message), file, line, function);
-  }
-  RecordFailure(kind, std::move(message), file, line, function);
+  Failure failure;
+  failure.set_kind(kind);
+  failure.set_message(std::move(message));
+  SetLocation(failure.mutable_location(), file, line, function);
+  ReportUserFailure(std::move(failure), stop);
+}
+
+void Controller::ReportUserFailure(Failure failure, bool stop) {
+  if (executor_ != nullptr) return executor_->ReportFailure(*this, std::move(failure));
+  RecordFailure(std::move(failure));
   if (stop) AbortCurrent();
 }
 
@@ -539,7 +560,7 @@ void Controller::CheckNotAborting() {
   if (aborting_) AbortCurrent();
 }
 
-void Controller::SchedulePoint(PendingOp op, std::source_location location) {
+void Controller::SchedulePoint(PendingOp op, std::source_location location, bool synchronizes) {
   CheckNotAborting();
   if (aborting_) return;  // an executor's thread after a failure: no more scheduling
   last_location_ = location;
@@ -549,6 +570,10 @@ void Controller::SchedulePoint(PendingOp op, std::source_location location) {
   if (pick == kNoThread) return AbortCurrent();
   if (pick != me) SwitchTo(pick);
   CheckNotAborting();
+  // The operation happens now, when the thread runs again.
+  if (race_detector_ != nullptr && synchronizes && op.object != 0 && !aborting_) {
+    race_detector_->Synchronize(me, op.object);
+  }
 }
 
 WakeReason Controller::Block(const ObjectBase& object, const char* op, PendingOp retry,
@@ -593,6 +618,10 @@ WakeReason Controller::BlockCurrent(const ObjectBase* object, uint32_t join_targ
   }
   CheckNotAborting();
   if (aborting_) return WakeReason::kAborted;
+  // Woken by an operation on the object: what it released is acquired.
+  if (race_detector_ != nullptr && object != nullptr) {
+    race_detector_->Synchronize(me, object->id_);
+  }
   thread.blocked_on = nullptr;
   thread.join_target = kNoThread;
   thread.timed = false;
@@ -718,6 +747,7 @@ void Controller::Join(uint32_t target, std::source_location location) {
       return;
     }
   }
+  if (race_detector_ != nullptr) race_detector_->Joined(current_, target);
   Record("thread.join", 0, location, target);
 }
 
@@ -770,14 +800,21 @@ void Controller::Fail(Failure::Kind kind, std::string message, std::source_locat
 
 void Controller::RecordFailure(Failure::Kind kind, std::string message, const char* file, int line,
                                const char* function) {
+  Failure failure;
+  failure.set_kind(kind);
+  failure.set_message(std::move(message));
+  SetLocation(failure.mutable_location(), file, line, function);
+  RecordFailure(std::move(failure));
+}
+
+void Controller::RecordFailure(Failure failure) {
   aborting_ = true;
   if (failure_) return;  // the first failure is the one reported
-  failure_.emplace();
-  failure_->set_kind(kind);
-  failure_->set_message(ValidUtf8(message));
-  failure_->set_step(step_);
-  failure_->set_thread(current_);
-  SetLocation(failure_->mutable_location(), file, line, function);
+  if (failure.kind() == Failure::DATA_RACE && race_) DescribeRace(*race_, &failure);
+  failure.set_message(ValidUtf8(failure.message()));
+  failure.set_step(step_);
+  failure.set_thread(current_);
+  failure_ = std::move(failure);
 }
 
 void Executor::LocateEvent(Event& event, const std::source_location& where) {
@@ -800,9 +837,8 @@ uint32_t Controller::Register(ObjectBase& object) {
   return object.id_;
 }
 
-void Controller::RecordEvent(const char* op, uint32_t object, std::source_location location,
-                             std::optional<int64_t> value, std::string_view detail,
-                             uint32_t woken_thread) {
+Event* Controller::NewEvent(const char* op, uint32_t object, std::optional<int64_t> value,
+                           std::string_view detail, uint32_t woken_thread) {
   Event* event = trace_->add_events();
   event->set_step(step_);
   event->set_thread(current_);
@@ -813,14 +849,133 @@ void Controller::RecordEvent(const char* op, uint32_t object, std::source_locati
     event->set_value(*value);
   }
   event->set_detail(ValidUtf8(detail));
+  event->set_time_ns(now_ns_);
+  if (woken_thread != kNoThread) event->set_woken_thread_plus_one(woken_thread + 1);
+  return event;
+}
+
+void Controller::RecordEvent(const char* op, uint32_t object, std::source_location location,
+                             std::optional<int64_t> value, std::string_view detail,
+                             uint32_t woken_thread) {
+  Event* event = NewEvent(op, object, value, detail, woken_thread);
   if (executor_ != nullptr) {
     executor_->LocateEvent(*event, location);
   } else {
     SetLocation(event->mutable_location(), location);
   }
-  event->set_time_ns(now_ns_);
-  if (woken_thread != kNoThread) event->set_woken_thread_plus_one(woken_thread + 1);
   if (observer_ != nullptr) observer_->OnProgress(*this);
+}
+
+// --- Instrumented code ----------------------------------------------------
+
+class Controller::MemoryObject : public ObjectBase {
+ public:
+  MemoryObject(const char* kind, uintptr_t address)
+      : ObjectBase(kind, absl::StrCat("0x", absl::Hex(address)), std::source_location::current()) {}
+  uint32_t IdIn(Controller& controller) { return Id(controller); }
+};
+
+void Controller::MemoryOperation(const MemoryOp& op, absl::FunctionRef<MemoryResult()> perform) {
+  if (executor_ != nullptr) return executor_->MemoryOperation(*this, op, perform);
+  const char* kind = op.atomic ? "atomic" : "memory";
+  std::unique_ptr<MemoryObject>& object = memory_objects_[op.address];
+  if (object == nullptr || object->kind() != kind) {
+    object = std::make_unique<MemoryObject>(kind, op.address);
+  }
+  const uint32_t objects_before = object_count_;
+  const uint32_t id = object->IdIn(*this);
+  if (trace_ != nullptr && object_count_ != objects_before) {
+    // First used here, in the code under test.
+    SourceLocation* created_at = trace_->mutable_objects(trace_->objects_size() - 1)->mutable_created_at();
+    created_at->Clear();
+    FillCaller(created_at);
+  }
+  SchedulePoint(PendingOp{op.pending, id}, std::source_location::current(),
+                /*synchronizes=*/false);
+  if (std::optional<Race> race = RecordMemoryOperation(op, id, perform())) RaceFound(*race);
+}
+
+std::optional<Race> Controller::RecordMemoryOperation(const MemoryOp& op, uint32_t object,
+                                                      MemoryResult result) {
+  if (aborting_) return std::nullopt;
+  std::optional<Race> race;
+  if (race_detector_ != nullptr) {
+    const uint32_t me = current_;  // the caller: it holds the baton
+    if (!op.load && !op.store) {
+      race_detector_->Fence(me, op.order);
+    } else if (op.atomic) {
+      race = race_detector_->Atomic(me, op.address, op.size, op.load, result.stored, op.order,
+                                    op.pc);
+    } else {
+      race = race_detector_->Access(me, op.address, op.size, op.store, op.pc);
+    }
+  }
+  if (trace_ != nullptr) {
+    Event* event = NewEvent(op.op, object, result.value, {}, kNoThread);
+    if (op.atomic) event->set_order(ToProto(op.order));
+    event->set_size(op.size);
+    if (executor_ != nullptr) {
+      executor_->LocateEvent(*event, std::source_location::current());
+    } else {
+      FillCaller(event->mutable_location());
+    }
+    if (observer_ != nullptr) observer_->OnProgress(*this);
+  }
+  return race;
+}
+
+namespace {
+
+void DescribeAccess(const AccessRecord& access, MemoryAccess* out) {
+  out->set_thread(access.thread);
+  out->set_write(access.write);
+  out->set_atomic(access.atomic);
+  out->set_size(access.size);
+  out->set_address(access.address);
+  // The pc is a return address: the access is the call before it.
+  LocatePc(access.pc - 1, out->mutable_location());
+  *out->mutable_site() = SiteOf(access.pc);
+}
+
+std::string AccessText(const Controller& c, const MemoryAccess& access) {
+  const SourceLocation& at = access.location();
+  return absl::StrCat(access.atomic() ? "atomic " : "", access.write() ? "write" : "read", " of ",
+                      access.size(), " bytes by ", c.ThreadLabel(access.thread()), " at ",
+                      at.file().empty() ? "an unknown place" : at.file(),
+                      at.line() > 0 ? absl::StrCat(":", at.line()) : "",
+                      at.function().empty() ? "" : absl::StrCat(" (", at.function(), ")"));
+}
+
+}  // namespace
+
+void Controller::DescribeRace(const Race& race, Failure* failure) const {
+  failure->set_kind(Failure::DATA_RACE);
+  failure->clear_race();
+  DescribeAccess(race.earlier, failure->add_race());
+  DescribeAccess(race.later, failure->add_race());
+  const MemoryAccess& later = failure->race(1);
+  failure->set_message(absl::StrCat("data race at 0x", absl::Hex(race.later.address), ": ",
+                                    AccessText(*this, later), ", and before it ",
+                                    AccessText(*this, failure->race(0)),
+                                    ", not ordered by happens-before"));
+  *failure->mutable_location() = later.location();
+}
+
+void Controller::RaceFound(const Race& race) {
+  const bool new_earlier = Instrumentation::AddRacySite(race.earlier.pc);
+  const bool new_later = Instrumentation::AddRacySite(race.later.pc);
+  if (settings_.races == RaceMode::kIgnore || aborting_) return;
+  if (settings_.races == RaceMode::kReport) {
+    // Printed when the iteration ends, outside the code under test.
+    if (new_earlier || new_later) reported_races_.push_back(race);
+    return;
+  }
+  // Described by RecordFailure: symbolizing must not happen in the code
+  // under test's context (an executor serializes it).
+  race_ = race;
+  Failure failure;
+  failure.set_kind(Failure::DATA_RACE);
+  ReportUserFailure(std::move(failure), /*stop=*/true);
 }
 
 std::string Demangle(const char* name) {

@@ -33,10 +33,14 @@
 #include <source_location>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
 #include "lockstep/internal/fiber.h"
+#include "lockstep/internal/memory_access.h"
+#include "lockstep/internal/race_detector.h"
+#include "lockstep/options.h"
 #include "lockstep/strategy/strategy.h"
 #include "lockstep/trace.pb.h"
 
@@ -115,13 +119,21 @@ class Executor {
   virtual void Switch(uint32_t from, uint32_t to) = 0;
   // Thread `from` has finished; `to` runs next (kNoThread: nobody, for now).
   virtual void Exit(uint32_t from, uint32_t to) = 0;
-  // Records a failure reported by user code (an assertion in any thread),
-  // serialized with the threads' other calls into the controller.
-  virtual void ReportFailure(Controller& controller, Failure::Kind kind, std::string message,
-                             const char* file, int line, const char* function) = 0;
+  // Records a failure reported by user code (an assertion in any thread,
+  // a data race in instrumented code): its kind, message, location and
+  // details; serialized with the threads' other calls into the controller.
+  virtual void ReportFailure(Controller& controller, Failure failure) = 0;
   // Where a recorded event of the calling thread happened: `where` is the
   // controller's caller (a primitive's call site in the controlled runner).
   virtual void LocateEvent(Event& event, const std::source_location& where);
+  // The logical thread the calling OS thread is, or kNoThread.
+  virtual uint32_t CallerThread(const Controller& controller) const = 0;
+  // An atomic operation or scheduled access of instrumented code by the
+  // calling thread: a scheduling point, `perform`, then
+  // Controller::RecordMemoryOperation. Without a model to run it in (a
+  // released run), only `perform`.
+  virtual void MemoryOperation(Controller& controller, const MemoryOp& op,
+                               absl::FunctionRef<MemoryResult()> perform) = 0;
 };
 
 class Controller {
@@ -130,6 +142,10 @@ class Controller {
     uint64_t max_steps = 10000;
     bool spurious_wakeups = false;
     size_t stack_size = 256 * 1024;
+    // Instrumented code runs (lockstep/instrument): keep happens-before for
+    // its race detection (race_detector()).
+    bool detect_races = false;
+    RaceMode races = RaceMode::kFail;
   };
 
   explicit Controller(Settings settings);
@@ -210,6 +226,8 @@ class Controller {
   // reporter, must not be abandoned).
   void ReportUserFailure(Failure::Kind kind, std::string message, const char* file, int line,
                          const char* function, bool stop);
+  // The same with a failure's details (a data race's accesses).
+  void ReportUserFailure(Failure failure, bool stop);
   std::optional<Failure>& failure() { return failure_; }
   // Stops modelling: from now on the iteration's threads return from the
   // controller's entry points at once (Block returns kAborted).
@@ -226,6 +244,8 @@ class Controller {
   // executor). Async-signal-safe, for crash handlers.
   void CurrentStack(uintptr_t* bottom, uint64_t* size) const;
   uint64_t step() const { return step_; }
+  // Unique to the running iteration (across controllers too).
+  uint64_t epoch() const { return epoch_; }
   uint64_t now_ns() const { return now_ns_; }
   bool recording() const { return trace_ != nullptr; }
   bool spurious_wakeups() const { return settings_.spurious_wakeups; }
@@ -237,7 +257,10 @@ class Controller {
   std::string ThreadLabel(uint32_t thread) const;
 
   // The current thread is about to perform `op`: a scheduling decision.
-  void SchedulePoint(PendingOp op, std::source_location location);
+  // An operation on a synchronization object (`synchronizes`) orders the
+  // threads' memory accesses for the race detector; an atomic operation of
+  // instrumented code tells the detector its own memory order instead.
+  void SchedulePoint(PendingOp op, std::source_location location, bool synchronizes = true);
 
   // Blocks the current thread on `object` until woken (Wake*), or, with a
   // deadline, until the strategy lets the timeout fire; with `spurious`, the
@@ -282,6 +305,30 @@ class Controller {
   // Records the failure and returns (the first failure wins).
   void RecordFailure(Failure::Kind kind, std::string message, const char* file, int line,
                      const char* function = "");
+  // The same with the failure's details; its step and thread are the
+  // current ones.
+  void RecordFailure(Failure failure);
+
+  // --- For instrumented code (lockstep/instrument) --------------------
+
+  // Null unless Settings::detect_races.
+  RaceDetector* race_detector() { return race_detector_.get(); }
+  // The logical thread the calling OS thread is in this run, or kNoThread.
+  uint32_t CallerThread() const {
+    return executor_ != nullptr ? executor_->CallerThread(*this) : current_;
+  }
+  // An atomic operation or a plain access that is a scheduling point (see
+  // Executor::MemoryOperation).
+  void MemoryOperation(const MemoryOp& op, absl::FunctionRef<MemoryResult()> perform);
+  // After `op` on `object` (its model) did `result`: happens-before, race
+  // detection and (when recording) the event. Returns the race it made,
+  // for RaceFound.
+  std::optional<Race> RecordMemoryOperation(const MemoryOp& op, uint32_t object,
+                                            MemoryResult result);
+  // The race detector found `race` with the calling thread's access `later`:
+  // its instructions are learned (Instrumentation); as Settings::races says,
+  // the iteration fails, or the race is printed once.
+  void RaceFound(const Race& race);
 
   // Records an event (only when recording; cheap to call otherwise).
   void Record(const char* op, uint32_t object, std::source_location location,
@@ -307,6 +354,9 @@ class Controller {
   static ForeignUseHandler foreign_use_handler_;
   void RecordEvent(const char* op, uint32_t object, std::source_location location,
                    std::optional<int64_t> value, std::string_view detail, uint32_t woken_thread);
+  // A new event of the current thread, but for its location.
+  Event* NewEvent(const char* op, uint32_t object, std::optional<int64_t> value,
+                  std::string_view detail, uint32_t woken_thread);
 
   static thread_local Controller* current_controller_;
   // Picks the next thread (after the current one blocked, finished or
@@ -337,6 +387,15 @@ class Controller {
   void AppendDecision(Decision::Kind kind, uint32_t value, uint32_t options);
 
   Settings settings_;
+  std::unique_ptr<RaceDetector> race_detector_;
+  // Objects standing for the memory instrumented code accessed (this
+  // iteration's, by address).
+  class MemoryObject;
+  std::unordered_map<uintptr_t, std::unique_ptr<MemoryObject>> memory_objects_;
+  std::optional<Race> race_;           // the race failing the iteration
+  std::vector<Race> reported_races_;  // races = report: new ones, printed at the end
+  // A DATA_RACE failure naming both accesses of `race`.
+  void DescribeRace(const Race& race, Failure* failure) const;
   Executor* executor_ = nullptr;
   Observer* observer_ = nullptr;
   std::atomic<uint64_t> own_progress_{0};

@@ -23,6 +23,7 @@
 #include "lockstep/failure.h"
 #include "lockstep/internal/child_process.h"
 #include "lockstep/internal/controller.h"
+#include "lockstep/internal/instrumentation.h"
 #include "lockstep/internal/prng.h"
 #include "lockstep/native/isolation.h"
 #include "lockstep/native/session.h"
@@ -67,7 +68,9 @@ Options NativeOptions::Common() const {
                  .spurious_wakeups = spurious_wakeups,
                  .test_suite = test_suite,
                  .test_name = test_name,
-                 .replay = replay};
+                 .replay = replay,
+                 .accesses = accesses,
+                 .races = races};
 }
 
 void NativeOptions::SetCommon(const Options& o) {
@@ -82,6 +85,8 @@ void NativeOptions::SetCommon(const Options& o) {
   test_suite = o.test_suite;
   test_name = o.test_name;
   replay = o.replay;
+  accesses = o.accesses;
+  races = o.races;
 }
 
 namespace {
@@ -131,7 +136,12 @@ class IterationRunner {
   IterationRunner(const NativeOptions& options, ChildStream* stream)
       : options_(options), stream_(stream) {
     controller_ = std::make_unique<Controller>(Controller::Settings{
-        .max_steps = options.max_steps, .spurious_wakeups = options.spurious_wakeups});
+        .max_steps = options.max_steps,
+        .spurious_wakeups = options.spurious_wakeups,
+        // Threads run concurrently in observe mode: no happens-before there.
+        .detect_races =
+            options.mode == NativeMode::kControl && internal::Instrumentation::DetectRaces(),
+        .races = options.races});
   }
 
   // `record`: record every event (observe mode always does).
@@ -479,6 +489,7 @@ Trace Header(const NativeOptions& options, uint64_t iteration, uint64_t seed,
   trace.set_iteration(iteration);
   trace.set_iteration_seed(seed);
   trace.set_max_steps(options.max_steps);
+  internal::Instrumentation::Describe(iteration, &trace);
   NativeInfo* native = trace.mutable_native();
   native->set_isolated(options.isolate);
   native->set_resume_quantum_us(options.resume_quantum_us);
@@ -530,6 +541,7 @@ RunResult NativeRunner::Run(const std::function<void()>& body, const NativeOptio
     result.status = strategy.status();
     return result;
   }
+  internal::Instrumentation::BeginRun(options.accesses, options.races, options.replay);
   // Load the unwinder now, not inside a run.
   void* frame;
   backtrace(&frame, 1);

@@ -102,6 +102,9 @@ struct NativeOptions {
   // TIMEOUT (a hang: a deadlock in observe mode, or a thread blocked outside
   // the model).
   std::chrono::milliseconds watchdog{10000};
+  // Instrumented code (see Options; control mode only).
+  Accesses accesses = Accesses::kRacy;
+  RaceMode races = RaceMode::kFail;
 
   // The controlled-runner options among these.
   Options Common() const;

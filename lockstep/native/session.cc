@@ -15,7 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "lockstep/failure.h"
 #include "lockstep/native/isolation.h"
-#include "lockstep/native/locate.h"
+#include "lockstep/internal/locate.h"
 #include "lockstep/native/model.h"
 
 namespace lockstep::native_internal {
@@ -23,6 +23,8 @@ namespace lockstep::native_internal {
 using internal::Controller;
 using internal::Demangle;
 using internal::kNoThread;
+using internal::FillCaller;
+using internal::LocatedInLockstep;
 
 thread_local Binding t_binding;
 thread_local int PassThrough::depth_ = 0;
@@ -329,13 +331,12 @@ void Session::Exit(uint32_t from, uint32_t to) {
   if (from == 0) done_.Post();
 }
 
-void Session::ReportFailure(Controller& controller, Failure::Kind kind, std::string message,
-                            const char* file, int line, const char* function) {
+void Session::ReportFailure(Controller& controller, Failure failure) {
   lock_.lock();
   ++inside_;
   if (t_binding.epoch == epoch_ && !released_) {
     controller.set_current(t_binding.id);
-    controller.RecordFailure(kind, std::move(message), file, line, function);
+    controller.RecordFailure(std::move(failure));
     HandleFailure();
   }
   --inside_;
@@ -375,7 +376,7 @@ void Session::FinishChild() {
 }
 
 NativeObject* Session::Begin(Turn& turn, const void* address, const char* kind, const char* op,
-                             PendingOp::Kind access) {
+                             PendingOp::Kind access, bool synchronizes) {
   if (!turn.modelled()) {
     turn.Leave();
     return nullptr;
@@ -387,7 +388,7 @@ NativeObject* Session::Begin(Turn& turn, const void* address, const char* kind, 
     return nullptr;
   }
   controller_->SchedulePoint(PendingOp{access, object.IdIn(*controller_)},
-                             std::source_location::current());
+                             std::source_location::current(), synchronizes);
   if (controller_->aborting()) {
     HandleFailure();
     turn.Leave();

@@ -214,11 +214,16 @@ class Session final : public internal::Executor {
   // --- Executor ---------------------------------------------------------
   void Switch(uint32_t from, uint32_t to) override;
   void Exit(uint32_t from, uint32_t to) override;
-  void ReportFailure(internal::Controller& controller, Failure::Kind kind, std::string message,
-                     const char* file, int line, const char* function) override;
+  void ReportFailure(internal::Controller& controller, Failure failure) override;
   // In the code under test: the first caller outside the standard library,
   // Abseil and Lockstep.
   void LocateEvent(Event& event, const std::source_location& where) override;
+  uint32_t CallerThread(const internal::Controller&) const override {
+    return Managed() ? t_binding.id : internal::kNoThread;
+  }
+  // Atomics and scheduled accesses of instrumented code (model_memory.cc).
+  void MemoryOperation(internal::Controller& controller, const internal::MemoryOp& op,
+                       absl::FunctionRef<internal::MemoryResult()> perform) override;
 
  private:
   friend struct ThreadEnd;
@@ -250,7 +255,7 @@ class Session final : public internal::Executor {
   // `access` of the object. Null when the call must now do the real thing,
   // the turn left: not modelled, observe mode, or the iteration failed.
   NativeObject* Begin(Turn& turn, const void* address, const char* kind, const char* op,
-                      PendingOp::Kind access);
+                      PendingOp::Kind access, bool synchronizes = true);
   // Common part of the lock-like calls: try, and block in the model while
   // a thread of the run holds it. `owned`: the object has owners (a lock,
   // not a semaphore), so one held by no thread of the run is held outside.

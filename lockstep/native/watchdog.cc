@@ -8,13 +8,14 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "lockstep/native/locate.h"
+#include "lockstep/internal/locate.h"
 #include "lockstep/native/session.h"
 
 namespace lockstep::native_internal {
 
 using internal::Controller;
 using internal::kNoThread;
+using internal::LocateFrames;
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "lockstep/native/locate.h"
+#include "lockstep/internal/locate.h"
 
 #include <dlfcn.h>
 #include <dwarf.h>
@@ -18,9 +18,9 @@
 #include "absl/strings/str_cat.h"
 #include "lockstep/internal/controller.h"
 
-namespace lockstep::native_internal {
+namespace lockstep::internal {
 
-using internal::Demangle;
+
 
 namespace {
 
@@ -48,7 +48,8 @@ bool IsLibraryFile(std::string_view file) {
       Contains(file, "lockstep/internal/") || Contains(file, "gtest_ext/")) {
     return true;
   }
-  return Contains(file, "lockstep/native/") && !file.ends_with("_test.cc");
+  return (Contains(file, "lockstep/native/") || Contains(file, "lockstep/instrument/")) &&
+         !file.ends_with("_test.cc");
 }
 
 bool IsLibraryFunction(std::string_view f) {
@@ -227,6 +228,50 @@ bool LocateFrames(void* const* frames, int n, bool first_is_pc, SourceLocation* 
   return false;
 }
 
+bool LocatePc(uintptr_t pc, SourceLocation* out) {
+  void* frame = reinterpret_cast<void*>(pc);
+  return LocateFrames(&frame, 1, /*first_is_pc=*/true, out);
+}
+
+CodeSite SiteOf(uintptr_t pc) {
+  CodeSite site;
+  Dl_info info;
+  link_map* map = nullptr;
+  if (dladdr1(reinterpret_cast<void*>(pc), &info, reinterpret_cast<void**>(&map),
+              RTLD_DL_LINKMAP) != 0 &&
+      info.dli_fname != nullptr && map != nullptr) {
+    std::string_view module = info.dli_fname;
+    site.set_module(std::string(module.substr(module.rfind('/') + 1)));
+    site.set_offset(pc - map->l_addr);  // the load bias, as dl_iterate_phdr's dlpi_addr
+  }
+  return site;
+}
+
+uintptr_t PcOf(const CodeSite& site) {
+  struct Search {
+    const CodeSite* site;
+    uintptr_t base = 0;
+    bool found = false;
+  } search{&site};
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void* data) {
+        auto* s = static_cast<Search*>(data);
+        std::string_view name = info->dlpi_name != nullptr ? info->dlpi_name : "";
+        if (name.empty()) {
+          // The executable.
+          static char self[4096];
+          const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+          name = std::string_view(self, n > 0 ? static_cast<size_t>(n) : 0);
+        }
+        if (name.substr(name.rfind('/') + 1) != s->site->module()) return 0;
+        s->base = info->dlpi_addr;
+        s->found = true;
+        return 1;
+      },
+      &search);
+  return search.found ? search.base + site.offset() : 0;
+}
+
 void FillCaller(SourceLocation* out) {
   void* frames[32];
   const int n = backtrace(frames, 32);
@@ -240,4 +285,4 @@ bool LocatedInLockstep(const SourceLocation& location) {
          file.find("lockstep/internal/") != std::string::npos;
 }
 
-}  // namespace lockstep::native_internal
+}  // namespace lockstep::internal

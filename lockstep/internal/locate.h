@@ -1,10 +1,13 @@
-// Where an interposed call came from in the code under test.
-#ifndef LOCKSTEP_NATIVE_LOCATE_H_
-#define LOCKSTEP_NATIVE_LOCATE_H_
+// Where a call came from in the code under test: return addresses
+// symbolized with elfutils' libdw, skipping library and Lockstep frames.
+#ifndef LOCKSTEP_INTERNAL_LOCATE_H_
+#define LOCKSTEP_INTERNAL_LOCATE_H_
+
+#include <cstdint>
 
 #include "lockstep/trace.pb.h"
 
-namespace lockstep::native_internal {
+namespace lockstep::internal {
 
 // The code under test among `frames` (return addresses, innermost first):
 // the first frame outside the standard library, libc, sanitizer runtimes
@@ -19,10 +22,19 @@ bool LocateFrames(void* const* frames, int n, bool first_is_pc, SourceLocation* 
 // The code that made the interposed call (the caller's caller's...).
 void FillCaller(SourceLocation* out);
 
+// The place of one instruction (`pc`, not a return address) of the code
+// under test; false when it has no symbols.
+bool LocatePc(uintptr_t pc, SourceLocation* out);
+
+// An instruction as a module (file name) and an offset in it, the same in
+// every process of the binary; and back (0 when the module is not loaded).
+CodeSite SiteOf(uintptr_t pc);
+uintptr_t PcOf(const CodeSite& site);
+
 // A failure located inside Lockstep (a deadlock found by the controller,
 // say) is better located at the caller in the code under test.
 bool LocatedInLockstep(const SourceLocation& location);
 
-}  // namespace lockstep::native_internal
+}  // namespace lockstep::internal
 
-#endif  // LOCKSTEP_NATIVE_LOCATE_H_
+#endif  // LOCKSTEP_INTERNAL_LOCATE_H_
