@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "lockstep/internal/controller.h"
+#include "lockstep/internal/in_lockstep.h"
 #include "lockstep/internal/instrumentation.h"
 
 namespace lockstep::instrument_internal {
@@ -24,17 +25,7 @@ using internal::MemoryResult;
 
 namespace {
 
-// Inside the runtime on this thread: what Lockstep itself does (the race
-// detector's allocations, say) is not the code under test's.
-thread_local int t_inside = 0;
-
-class Inside {
- public:
-  Inside() { ++t_inside; }
-  ~Inside() { --t_inside; }
-  Inside(const Inside&) = delete;
-  Inside& operator=(const Inside&) = delete;
-};
+using Inside = internal::InLockstep;
 
 // The calling OS thread's stack (threads of the native runner).
 struct StackBounds {
@@ -141,15 +132,28 @@ __attribute__((constructor)) void Initialize() {
 
 }  // namespace
 
+// The calling thread's id in `c`'s run; kNoThread also from Lockstep's own
+// code asking (its inline functions may be instrumented copies).
+namespace {
+thread_local bool t_asking = false;
+uint32_t CallerThread(Controller& c) {
+  if (t_asking) return kNoThread;
+  t_asking = true;
+  const uint32_t me = c.CallerThread();
+  t_asking = false;
+  return me;
+}
+}  // namespace
+
 Controller* ActiveController() {
-  if (t_inside != 0) return nullptr;
+  if (Inside::Active()) return nullptr;
   Controller* c = Controller::CurrentOrNull();
-  if (c == nullptr || c->aborting() || c->CallerThread() == kNoThread) return nullptr;
+  if (c == nullptr || c->aborting() || CallerThread(*c) == kNoThread) return nullptr;
   return c;
 }
 
 PendingOp::Kind LoadKind(Controller& c, uintptr_t address, uint64_t value) {
-  SpinHistory& h = History(c, c.CallerThread());
+  SpinHistory& h = History(c, CallerThread(c));
   for (int i = 0; i < h.count; ++i) {
     if (h.address[i] == address && h.value[i] == value) return PendingOp::Kind::kYield;
   }
@@ -161,19 +165,19 @@ PendingOp::Kind LoadKind(Controller& c, uintptr_t address, uint64_t value) {
 }
 
 void NoteStore(Controller& c) {
-  SpinHistory& h = History(c, c.CallerThread());
+  SpinHistory& h = History(c, CallerThread(c));
   h.count = 0;
   h.next = 0;
 }
 
 void Access(uintptr_t address, uintptr_t size, bool write, uintptr_t pc) {
-  if (t_inside != 0) return;
+  if (Inside::Active()) return;
   Controller* c = Controller::CurrentOrNull();
   if (c == nullptr) return;
   const Accesses level = Instrumentation::accesses();
   internal::RaceDetector* detector = c->race_detector();
   if ((level == Accesses::kNone && detector == nullptr) || c->aborting()) return;
-  const uint32_t me = c->CallerThread();
+  const uint32_t me = CallerThread(*c);
   if (me == kNoThread) return;
   Inside inside;
   if (OnOwnStack(*c, address) && !PageMarked(address)) return;
@@ -192,14 +196,14 @@ void Access(uintptr_t address, uintptr_t size, bool write, uintptr_t pc) {
     } else {
       op.pending = LoadKind(*c, address, Peek(address, size));
     }
-    --t_inside;  // the scheduling point is the code under test's
+    Inside::Leave();  // the scheduling point is the code under test's
     c->MemoryOperation(op, [&] {
       MemoryResult result;
       result.stored = write;
       if (!write && size <= 8) result.value = static_cast<int64_t>(Peek(address, size));
       return result;
     });
-    ++t_inside;
+    Inside::Enter();
     return;
   }
   if (detector == nullptr) return;
@@ -215,9 +219,9 @@ void Access(uintptr_t address, uintptr_t size, bool write, uintptr_t pc) {
 }
 
 void Freed(void* pointer) {
-  if (pointer == nullptr || t_inside != 0) return;
+  if (pointer == nullptr || Inside::Active()) return;
   Controller* c = Controller::CurrentOrNull();
-  if (c == nullptr || c->race_detector() == nullptr || c->CallerThread() == kNoThread) return;
+  if (c == nullptr || c->race_detector() == nullptr || CallerThread(*c) == kNoThread) return;
   Inside inside;
   c->race_detector()->Forget(reinterpret_cast<uintptr_t>(pointer), malloc_usable_size(pointer));
 }

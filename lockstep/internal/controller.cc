@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "lockstep/failure.h"
+#include "lockstep/internal/in_lockstep.h"
 #include "lockstep/internal/instrumentation.h"
 #include "lockstep/internal/locate.h"
 #include "lockstep/internal/sanitizers.h"
@@ -163,6 +164,7 @@ Controller::~Controller() {
 }
 
 thread_local Controller* Controller::current_controller_ = nullptr;
+thread_local int InLockstep::depth_ = 0;
 std::atomic<Controller*> Controller::fiber_run_{nullptr};
 std::atomic<uint64_t>* Controller::shared_progress_ = nullptr;
 Controller::ForeignUseHandler Controller::foreign_use_handler_ = nullptr;
@@ -265,10 +267,12 @@ IterationOutcome Controller::EndIteration() {
 // until a thread hands control back: at the end of the iteration, or when a
 // failed iteration's thread gives up.
 void Controller::RunLoop() {
+  const int depth = InLockstep::Depth();
   while (next_ != kNoThread) {
     current_ = next_;
     Fiber::Switch(scheduler_, threads_[current_]->fiber);
   }
+  InLockstep::SetDepth(depth);
 }
 
 // Abandons every thread that has not finished (after a failure, or detached
@@ -302,6 +306,7 @@ void Controller::Abandon(ThreadState& thread) {
 
 uint32_t Controller::Spawn(std::function<void()> fn, std::string_view name, bool detached,
                            std::source_location created_at) {
+  const InLockstep in_lockstep;
   const uint32_t id = thread_count_++;
   if (id == threads_.size()) threads_.push_back(std::make_unique<ThreadState>());
   ThreadState& thread = *threads_[id];
@@ -354,6 +359,7 @@ void Controller::FiberMain(void* controller) {
 void Controller::ThreadMain(uint32_t id) {
   ThreadState& thread = *threads_[id];
   if (!aborting_) {
+    InLockstep::SetDepth(0);  // the thread's code is the code under test
     try {
       thread.fn();
     } catch (const std::exception& e) {
@@ -372,6 +378,7 @@ void Controller::ThreadMain(uint32_t id) {
 }
 
 void Controller::FinishThread(uint32_t id) {
+  InLockstep::Enter();  // for good: the thread's code is over
   ThreadState& thread = *threads_[id];
   thread.status = ThreadState::Status::kFinished;
   for (uint32_t t = 0; t < thread_count_; ++t) {
@@ -445,6 +452,7 @@ void Controller::ReportUserFailure(Failure::Kind kind, std::string message, cons
 }
 
 void Controller::ReportUserFailure(Failure failure, bool stop) {
+  const InLockstep in_lockstep;
   if (executor_ != nullptr) return executor_->ReportFailure(*this, std::move(failure));
   RecordFailure(std::move(failure));
   if (stop) AbortCurrent();
@@ -553,7 +561,9 @@ void Controller::SwitchTo(uint32_t thread) {
   }
   const uint32_t me = current_;
   current_ = thread;
+  const int depth = InLockstep::Depth();  // each fiber has its own
   Fiber::Switch(threads_[me]->fiber, threads_[thread]->fiber);
+  InLockstep::SetDepth(depth);
 }
 
 void Controller::CheckNotAborting() {
@@ -561,6 +571,7 @@ void Controller::CheckNotAborting() {
 }
 
 void Controller::SchedulePoint(PendingOp op, std::source_location location, bool synchronizes) {
+  const InLockstep in_lockstep;
   CheckNotAborting();
   if (aborting_) return;  // an executor's thread after a failure: no more scheduling
   last_location_ = location;
@@ -590,6 +601,7 @@ void Controller::SleepUntil(uint64_t deadline_ns, std::source_location location)
 WakeReason Controller::BlockCurrent(const ObjectBase* object, uint32_t join_target, const char* op,
                                     PendingOp retry, std::source_location location,
                                     std::optional<uint64_t> deadline_ns, bool spurious) {
+  const InLockstep in_lockstep;
   CheckNotAborting();
   if (aborting_) return WakeReason::kAborted;
   last_location_ = location;
@@ -656,6 +668,7 @@ int Controller::WaitersOn(const ObjectBase& object, WaiterFilter eligible) const
 }
 
 int Controller::WakeAll(const ObjectBase& object, WaiterFilter eligible) {
+  const InLockstep in_lockstep;
   int count = 0;
   for (uint32_t t = 0; t < thread_count_; ++t) {
     ThreadState& thread = *threads_[t];
@@ -669,6 +682,7 @@ int Controller::WakeAll(const ObjectBase& object, WaiterFilter eligible) {
 }
 
 uint32_t Controller::WakeOne(const ObjectBase& object, WaiterFilter eligible) {
+  const InLockstep in_lockstep;
   const int waiters = WaitersOn(object, eligible);
   if (waiters == 0) return kNoThread;
   // Which waiter wakes is the strategy's choice (in thread-id order).
@@ -688,6 +702,7 @@ uint32_t Controller::WakeOne(const ObjectBase& object, WaiterFilter eligible) {
 }
 
 uint32_t Controller::Choose(uint32_t n) {
+  const InLockstep in_lockstep;
   CheckNotAborting();
   if (n == 0) {
     Fail(Failure::MISUSE, "choose(0): there must be at least one option",
@@ -720,6 +735,7 @@ bool Controller::Finished(uint32_t thread) const {
 }
 
 void Controller::Join(uint32_t target, std::source_location location) {
+  const InLockstep in_lockstep;
   if (aborting_) return CheckNotAborting();
   if (target >= thread_count_) {
     return Fail(Failure::MISUSE,
@@ -808,6 +824,7 @@ void Controller::RecordFailure(Failure::Kind kind, std::string message, const ch
 }
 
 void Controller::RecordFailure(Failure failure) {
+  const InLockstep in_lockstep;
   aborting_ = true;
   if (failure_) return;  // the first failure is the one reported
   if (failure.kind() == Failure::DATA_RACE && race_) DescribeRace(*race_, &failure);
@@ -822,6 +839,7 @@ void Executor::LocateEvent(Event& event, const std::source_location& where) {
 }
 
 uint32_t Controller::Register(ObjectBase& object) {
+  const InLockstep in_lockstep;
   if (object.epoch_ == epoch_) return object.id_;
   if (object.epoch_ != 0) object.ResetState();
   object.epoch_ = epoch_;
@@ -857,6 +875,7 @@ Event* Controller::NewEvent(const char* op, uint32_t object, std::optional<int64
 void Controller::RecordEvent(const char* op, uint32_t object, std::source_location location,
                              std::optional<int64_t> value, std::string_view detail,
                              uint32_t woken_thread) {
+  const InLockstep in_lockstep;
   Event* event = NewEvent(op, object, value, detail, woken_thread);
   if (executor_ != nullptr) {
     executor_->LocateEvent(*event, location);
@@ -876,6 +895,7 @@ class Controller::MemoryObject : public ObjectBase {
 };
 
 void Controller::MemoryOperation(const MemoryOp& op, absl::FunctionRef<MemoryResult()> perform) {
+  const InLockstep in_lockstep;
   if (executor_ != nullptr) return executor_->MemoryOperation(*this, op, perform);
   const char* kind = op.atomic ? "atomic" : "memory";
   std::unique_ptr<MemoryObject>& object = memory_objects_[op.address];
@@ -962,6 +982,7 @@ void Controller::DescribeRace(const Race& race, Failure* failure) const {
 }
 
 void Controller::RaceFound(const Race& race) {
+  const InLockstep in_lockstep;
   const bool new_earlier = Instrumentation::AddRacySite(race.earlier.pc);
   const bool new_later = Instrumentation::AddRacySite(race.later.pc);
   if (settings_.races == RaceMode::kIgnore || aborting_) return;

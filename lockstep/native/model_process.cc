@@ -29,7 +29,7 @@ pid_t Session::Fork() {
 void Session::DetachForkedProcess() {
   // Only the forking thread exists here; the session's lock may have been
   // held by another: nothing of the session is touched again.
-  g_active_epoch.store(0, std::memory_order_release);
+  __atomic_store_n(&g_active_epoch, 0, __ATOMIC_RELEASE);
   t_binding = Binding{};
   ChildStream::DetachCrashHandlers();
 }

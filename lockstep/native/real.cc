@@ -11,7 +11,7 @@
 namespace lockstep::native_internal {
 
 RealFunctions g_real;
-std::atomic<bool> g_real_resolved{false};
+bool g_real_resolved = false;
 
 namespace {
 
@@ -101,7 +101,7 @@ void ResolveRealFunctions() {
   Resolve(r.exit, "exit");
   Resolve(r._exit, "_exit");
   Resolve(r.quick_exit, "quick_exit");
-  g_real_resolved.store(true, std::memory_order_release);
+  __atomic_store_n(&g_real_resolved, true, __ATOMIC_RELEASE);
 }
 
 static thread_local int t_in_sanitizer_interceptor = 0;
@@ -147,13 +147,13 @@ int CreateOwnThread(pthread_t* thread, const pthread_attr_t* attr, void* (*start
 }
 int JoinOwnThread(pthread_t thread, void** result) { return JoinThread(thread, result, true); }
 
-bool FutexWait(std::atomic<uint32_t>* word, uint32_t expected, const timespec* timeout) {
+bool FutexWait(uint32_t* word, uint32_t expected, const timespec* timeout) {
   const long r = Real().syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE,
                                 expected, timeout, nullptr, 0);
   return !(r == -1 && errno == ETIMEDOUT);
 }
 
-void FutexWake(std::atomic<uint32_t>* word, int count) {
+void FutexWake(uint32_t* word, int count) {
   Real().syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, count, nullptr,
                  nullptr, 0);
 }

@@ -78,13 +78,13 @@ struct RealFunctions {
 };
 
 extern RealFunctions g_real;
-extern std::atomic<bool> g_real_resolved;
+extern bool g_real_resolved;  // atomic builtins only (see FutexMutex)
 void ResolveRealFunctions();
 
 // The real functions (resolved on first use: an interposed call may come
 // before any static initializer of this library has run).
 inline const RealFunctions& Real() {
-  if (!g_real_resolved.load(std::memory_order_acquire)) ResolveRealFunctions();
+  if (!__atomic_load_n(&g_real_resolved, __ATOMIC_ACQUIRE)) ResolveRealFunctions();
   return g_real;
 }
 
@@ -104,49 +104,57 @@ bool InSanitizerInterceptor();
 
 // Futex wait/wake on a 32-bit word. A null timeout waits forever; the
 // timeout is relative. Returns false on timeout.
-bool FutexWait(std::atomic<uint32_t>* word, uint32_t expected, const timespec* timeout = nullptr);
-void FutexWake(std::atomic<uint32_t>* word, int count);
+bool FutexWait(uint32_t* word, uint32_t expected, const timespec* timeout = nullptr);
+void FutexWake(uint32_t* word, int count);
+
+// The runner's own synchronization, on threads of the run, uses atomic
+// builtins, never std::atomic's inline members: the binary keeps one copy of
+// each inline function, and with instrumented code linked in it may be the
+// one compiled with -fsanitize=thread, which would make Lockstep's own
+// operations scheduling points (see internal/in_lockstep.h).
 
 // A mutex on a futex (Drepper, "Futexes Are Tricky", mutex3).
 class FutexMutex {
  public:
   void lock() {
     uint32_t c = 0;
-    if (state_.compare_exchange_strong(c, 1, std::memory_order_acquire)) return;
-    if (c != 2) c = state_.exchange(2, std::memory_order_acquire);
+    if (__atomic_compare_exchange_n(&state_, &c, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+      return;
+    }
+    if (c != 2) c = __atomic_exchange_n(&state_, 2, __ATOMIC_ACQUIRE);
     while (c != 0) {
       FutexWait(&state_, 2);
-      c = state_.exchange(2, std::memory_order_acquire);
+      c = __atomic_exchange_n(&state_, 2, __ATOMIC_ACQUIRE);
     }
   }
   void unlock() {
-    if (state_.exchange(0, std::memory_order_release) == 2) FutexWake(&state_, 1);
+    if (__atomic_exchange_n(&state_, 0, __ATOMIC_RELEASE) == 2) FutexWake(&state_, 1);
   }
 
  private:
-  std::atomic<uint32_t> state_{0};  // 0 free, 1 locked, 2 locked with waiters
+  uint32_t state_ = 0;  // 0 free, 1 locked, 2 locked with waiters
 };
 
 // A binary semaphore a single thread waits on.
 class Signal {
  public:
   void Post() {
-    word_.store(1, std::memory_order_release);
+    __atomic_store_n(&word_, 1, __ATOMIC_RELEASE);
     FutexWake(&word_, 1);
   }
   void Wait() {
-    while (word_.exchange(0, std::memory_order_acquire) == 0) FutexWait(&word_, 0);
+    while (__atomic_exchange_n(&word_, 0, __ATOMIC_ACQUIRE) == 0) FutexWait(&word_, 0);
   }
   // Returns false when `timeout` (relative) passed first.
   bool WaitFor(const timespec& timeout) {
-    if (word_.exchange(0, std::memory_order_acquire) != 0) return true;
+    if (__atomic_exchange_n(&word_, 0, __ATOMIC_ACQUIRE) != 0) return true;
     FutexWait(&word_, 0, &timeout);
-    return word_.exchange(0, std::memory_order_acquire) != 0;
+    return __atomic_exchange_n(&word_, 0, __ATOMIC_ACQUIRE) != 0;
   }
-  void Reset() { word_.store(0, std::memory_order_relaxed); }
+  void Reset() { __atomic_store_n(&word_, 0, __ATOMIC_RELAXED); }
 
  private:
-  std::atomic<uint32_t> word_{0};
+  uint32_t word_ = 0;
 };
 
 uint64_t TimespecToNs(const timespec& ts);

@@ -27,8 +27,8 @@ using internal::FillCaller;
 using internal::LocatedInLockstep;
 
 thread_local Binding t_binding;
+uint64_t g_active_epoch = 0;
 thread_local int PassThrough::depth_ = 0;
-std::atomic<uint64_t> g_active_epoch{0};
 
 // A thread of the run ends in the model when this is destroyed.
 struct ThreadEnd {
@@ -168,7 +168,7 @@ NativeOutcome Session::RunIteration(const std::function<void()>& body, Controlle
   const uint32_t main = controller.SpawnThread("main", /*detached=*/false);
   AddThread(main, main);
   Pass(main);
-  g_active_epoch.store(epoch_, std::memory_order_release);
+  __atomic_store_n(&g_active_epoch, epoch_, __ATOMIC_RELEASE);
   Start* start = new Start{nullptr, nullptr, &body, main, epoch_};
   pthread_t os_main;
   const int created = CreateOwnThread(&os_main, nullptr, &Trampoline, start);
@@ -296,9 +296,14 @@ void Session::ThreadDone(uint32_t id) {
 void Session::WaitTurn(uint32_t me) {
   Signal& slot = SlotOf(me);
   while (true) {
-    lock_.unlock();
-    slot.Wait();
-    lock_.lock();
+    {
+      // Lockstep's code while the lock is free.
+      const PassThrough waiting;
+      const internal::InLockstep in_lockstep;
+      lock_.unlock();
+      slot.Wait();
+      lock_.lock();
+    }
     if (released_) return;
     if (controller_->current_thread() == me) {
       holder_running_ = true;
@@ -357,7 +362,7 @@ void Session::HandleFailure() {
 
 void Session::Release() {
   released_ = true;
-  g_active_epoch.store(0, std::memory_order_release);
+  __atomic_store_n(&g_active_epoch, 0, __ATOMIC_RELEASE);
   if (controller_ != nullptr) controller_->StopModelling();
   for (auto& slot : slots_) slot->Post();
   done_.Post();

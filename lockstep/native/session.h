@@ -33,6 +33,7 @@
 
 #include "absl/functional/function_ref.h"
 #include "lockstep/internal/controller.h"
+#include "lockstep/internal/in_lockstep.h"
 #include "lockstep/native/native_runner.h"
 #include "lockstep/native/real.h"
 
@@ -84,7 +85,7 @@ struct Binding {
 };
 extern thread_local Binding t_binding;
 // Epoch of the running native iteration; 0 when none runs.
-extern std::atomic<uint64_t> g_active_epoch;
+extern uint64_t g_active_epoch;  // atomic builtins only (see real.h)
 
 // Lockstep code running on a thread of the run (the session's, holding its
 // lock; the watchdog's sampling signal handler) may reach interposed calls:
@@ -103,14 +104,17 @@ class PassThrough {
   static thread_local int depth_;
 };
 
-// The session's lock: its holder's interposed calls pass through.
+// The session's lock: its holder's interposed calls pass through, and what
+// instrumented code it reaches is Lockstep's own (internal/in_lockstep.h).
 class SessionLock {
  public:
   void lock() {
     mutex_.lock();
     ++PassThrough::depth_;
+    internal::InLockstep::Enter();
   }
   void unlock() {
+    internal::InLockstep::Leave();
     --PassThrough::depth_;
     mutex_.unlock();
   }
@@ -126,7 +130,7 @@ class Session final : public internal::Executor {
   // True when the calling thread belongs to the running native iteration
   // and is not inside the session already.
   static bool Managed() {
-    const uint64_t epoch = g_active_epoch.load(std::memory_order_acquire);
+    const uint64_t epoch = __atomic_load_n(&g_active_epoch, __ATOMIC_ACQUIRE);
     return epoch != 0 && t_binding.epoch == epoch && !PassThrough::Active();
   }
 
