@@ -199,6 +199,7 @@ std::string Controller::ThreadLabel(uint32_t thread) const {
 
 IterationOutcome Controller::RunIteration(const std::function<void()>& body, Strategy& strategy,
                                           uint64_t iteration, uint64_t seed, Trace* trace) {
+  const InLockstep in_lockstep;
   BeginIteration(strategy, iteration, seed, trace);
   fiber_run_.store(this, std::memory_order_release);
   const EhGlobals eh_globals = *CurrentEhGlobals();
@@ -213,6 +214,7 @@ IterationOutcome Controller::RunIteration(const std::function<void()>& body, Str
 
 void Controller::BeginIteration(Strategy& strategy, uint64_t iteration, uint64_t seed,
                                 Trace* trace) {
+  const InLockstep in_lockstep;
   previous_controller_ = Exchange(this);
   strategy_ = &strategy;
   trace_ = trace;
@@ -237,6 +239,7 @@ void Controller::BeginIteration(Strategy& strategy, uint64_t iteration, uint64_t
 }
 
 IterationOutcome Controller::EndIteration() {
+  const InLockstep in_lockstep;
   for (const Race& race : reported_races_) {
     Failure failure;
     DescribeRace(race, &failure);

@@ -33,9 +33,9 @@ bool Overlap(const AccessRecord& a, const AccessRecord& b) {
 
 }  // namespace
 
-RaceDetector::Lock::Lock(std::atomic<bool>& flag) : flag_(flag) {
-  while (flag_.exchange(true, std::memory_order_acquire)) {
-    while (flag_.load(std::memory_order_relaxed)) {
+RaceDetector::Lock::Lock(bool& flag) : flag_(flag) {
+  while (__atomic_exchange_n(&flag_, true, __ATOMIC_ACQUIRE)) {
+    while (__atomic_load_n(&flag_, __ATOMIC_RELAXED)) {
     }
   }
 }

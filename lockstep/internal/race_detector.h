@@ -64,20 +64,21 @@ class RaceDetector {
     AccessRecord write;
     absl::InlinedVector<AccessRecord, 2> reads;  // since the write, one per thread
   };
+  // A spin lock on atomic builtins (not std::atomic: see in_lockstep.h).
   class Lock {
    public:
-    explicit Lock(std::atomic<bool>& flag);
-    ~Lock() { flag_.store(false, std::memory_order_release); }
+    explicit Lock(bool& flag);
+    ~Lock() { __atomic_store_n(&flag_, false, __ATOMIC_RELEASE); }
 
    private:
-    std::atomic<bool>& flag_;
+    bool& flag_;
   };
 
   ThreadClocks& Thread(uint32_t thread);
   bool Ordered(const AccessRecord& earlier, uint32_t thread);
   std::optional<Race> Check(const AccessRecord& access);
 
-  std::atomic<bool> lock_{false};
+  bool lock_ = false;
   std::vector<ThreadClocks> threads_;
   absl::flat_hash_map<uint32_t, VectorClock> objects_;
   absl::flat_hash_map<uintptr_t, VectorClock> atomics_;
