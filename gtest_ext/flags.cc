@@ -54,6 +54,15 @@ LOCKSTEP_FLAG(std::optional<absl::Duration>, lockstep_watchdog, std::nullopt,
 LOCKSTEP_FLAG(std::optional<uint64_t>, lockstep_stack_size, std::nullopt,
               "TEST_LOCKSTEP: bytes of stack of each logical thread (>= 16384; default 262144). "
               "Env: LOCKSTEP_STACK_SIZE.");
+LOCKSTEP_FLAG(std::optional<std::string>, lockstep_accesses, std::nullopt,
+              "Instrumented code (compiled with -fsanitize=thread, linked with "
+              "lockstep/instrument): which plain memory accesses are scheduling points: none, "
+              "racy (those at instructions found racing in earlier schedules) or all (default: "
+              "the test's own, else racy). Env: LOCKSTEP_ACCESSES.");
+LOCKSTEP_FLAG(std::optional<std::string>, lockstep_races, std::nullopt,
+              "Instrumented code: a data race fails the test (fail), is printed once per pair "
+              "of instructions while exploration goes on (report), or is ignored (ignore) "
+              "(default: the test's own, else fail). Env: LOCKSTEP_RACES.");
 LOCKSTEP_FLAG(std::string, lockstep_trace_dir, "lockstep-traces",
               "Directory for the traces of failing tests when not under `bazel test` (which "
               "collects them from $TEST_UNDECLARED_OUTPUTS_DIR). Env: LOCKSTEP_TRACE_DIR.");
@@ -185,6 +194,18 @@ absl::Status ValidateCommonFlags() {
     return absl::InvalidArgumentError(absl::StrCat(FlagSource("lockstep_stack_size"),
                                                    ": must be at least 16384 bytes, got ", *stack));
   }
+  if (auto accesses = absl::GetFlag(FLAGS_lockstep_accesses)) {
+    if (absl::StatusOr<Accesses> parsed = ParseAccesses(*accesses); !parsed.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(FlagSource("lockstep_accesses"), ": ", parsed.status().message()));
+    }
+  }
+  if (auto races = absl::GetFlag(FLAGS_lockstep_races)) {
+    if (absl::StatusOr<RaceMode> parsed = ParseRaceMode(*races); !parsed.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(FlagSource("lockstep_races"), ": ", parsed.status().message()));
+    }
+  }
   if (absl::GetFlag(FLAGS_lockstep_trace_dir).empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat(FlagSource("lockstep_trace_dir"), ": must not be empty"));
@@ -196,7 +217,8 @@ absl::Status ValidateCommonFlags() {
     {"lockstep_seed", "lockstep_iterations", "lockstep_strategy", "lockstep_pct_depth",
      "lockstep_fair_prefix", "lockstep_spurious_wakeups", "lockstep_max_steps",
      "lockstep_time_budget", "lockstep_replay", "lockstep_shrink", "lockstep_isolate",
-     "lockstep_watchdog", "lockstep_stack_size", "lockstep_trace_dir"},
+     "lockstep_watchdog", "lockstep_stack_size", "lockstep_accesses", "lockstep_races",
+     "lockstep_trace_dir"},
     &ValidateCommonFlags);
 
 }  // namespace
@@ -272,6 +294,9 @@ Options EffectiveOptions(const Options& per_test) {
     options.watchdog = absl::ToChronoMilliseconds(*v);
   }
   if (auto v = absl::GetFlag(FLAGS_lockstep_stack_size)) options.stack_size = *v;
+  // Validated by ValidateFlags.
+  if (auto v = absl::GetFlag(FLAGS_lockstep_accesses)) options.accesses = *ParseAccesses(*v);
+  if (auto v = absl::GetFlag(FLAGS_lockstep_races)) options.races = *ParseRaceMode(*v);
   return options;
 }
 

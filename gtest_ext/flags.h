@@ -25,6 +25,10 @@
 //                              long is a TIMEOUT (default 10s)
 //   --lockstep_stack_size=N    TEST_LOCKSTEP: bytes of stack per logical
 //                              thread (default 262144)
+//   --lockstep_accesses=L      instrumented code: none | racy | all plain
+//                              accesses are scheduling points (default racy)
+//   --lockstep_races=M         instrumented code: a data race does
+//                              fail | report | ignore (default fail)
 //   --lockstep_trace_dir=DIR   where failing traces go when not under
 //                              `bazel test` (default: lockstep-traces)
 //
@@ -61,6 +65,8 @@ ABSL_DECLARE_FLAG(bool, lockstep_shrink);
 ABSL_DECLARE_FLAG(std::optional<bool>, lockstep_isolate);
 ABSL_DECLARE_FLAG(std::optional<absl::Duration>, lockstep_watchdog);
 ABSL_DECLARE_FLAG(std::optional<uint64_t>, lockstep_stack_size);
+ABSL_DECLARE_FLAG(std::optional<std::string>, lockstep_accesses);
+ABSL_DECLARE_FLAG(std::optional<std::string>, lockstep_races);
 ABSL_DECLARE_FLAG(std::string, lockstep_trace_dir);
 
 // Defines a Lockstep flag: an ABSL_FLAG that records being set, so that its

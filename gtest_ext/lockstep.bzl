@@ -24,3 +24,41 @@ def lockstep_cc_test(name, deps = [], size = "medium", **kwargs):
         size = size,
         **kwargs
     )
+
+def lockstep_instrumented_library(name, copts = [], deps = [], tags = [], **kwargs):
+    """A cc_library whose code is under test in Lockstep's instrumented mode.
+
+        load("@lockstep//gtest_ext:lockstep.bzl", "lockstep_instrumented_library")
+
+        lockstep_instrumented_library(
+            name = "queue",
+            srcs = ["queue.cc"],
+            hdrs = ["queue.h"],
+        )
+
+    Compiled with -fsanitize=thread, so its atomic operations and memory
+    accesses call Lockstep's runtime (@lockstep//lockstep:instrument, linked in
+    instead of the ThreadSanitizer runtime): under TEST_LOCKSTEP_NATIVE (and
+    TEST_LOCKSTEP) every atomic operation is a scheduling point, data races are
+    found (--lockstep_races) and racing accesses become scheduling points
+    (--lockstep_accesses). Link it only into test binaries; it is skipped
+    (incompatible) in Lockstep's --config=asan and --config=tsan builds, whose
+    sanitizer runtimes cannot share a binary with Lockstep's.
+    """
+    native.cc_library(
+        name = name,
+        copts = copts + [
+            "-fsanitize=thread",
+            # GCC: "atomic_thread_fence is not supported with -fsanitize=thread"
+            # (by the TSan runtime; Lockstep's runtime models fences).
+            "-Wno-tsan",
+        ],
+        deps = deps + [Label("//lockstep:instrument")],
+        tags = tags + ["no_asan", "no_tsan"],
+        target_compatible_with = select({
+            str(Label("//lockstep:asan_build")): [Label("//lockstep:incompatible")],
+            str(Label("//lockstep:tsan_build")): [Label("//lockstep:incompatible")],
+            "//conditions:default": [],
+        }),
+        **kwargs
+    )

@@ -1,5 +1,6 @@
 #include "tools/lockstep_trace_lib.h"
 
+#include <cctype>
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -109,11 +110,28 @@ std::string FormatFailure(const Trace& trace) {
     absl::StrAppend(&out, "  blocked: ", ThreadLabel(trace, b.thread()), " waiting for ",
                     b.waiting_for(), "\n");
   }
+  for (const MemoryAccess& a : f.race()) {
+    absl::StrAppend(&out, "  race: ", ThreadLabel(trace, a.thread()), " ",
+                    a.atomic() ? "atomic " : "", a.write() ? "write" : "read", " of ", a.size(),
+                    " bytes at 0x", absl::Hex(a.address()), ", ", Location(a.location()), "\n");
+  }
   return out;
+}
+
+// "acquire", ... for atomic operations of instrumented code.
+std::string OrderName(MemoryOrder order) {
+  if (order == ORDER_UNSPECIFIED) return "";
+  std::string name = MemoryOrder_Name(order);
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return name;
 }
 
 std::string EventDetail(const Trace& trace, const Event& e) {
   std::string detail = e.detail();
+  if (const std::string order = OrderName(e.order()); !order.empty()) {
+    absl::StrAppend(&detail, detail.empty() ? "" : "; ", order);
+  }
+  if (e.size() != 0) absl::StrAppend(&detail, detail.empty() ? "" : "; ", e.size(), " bytes");
   if (e.woken_thread_plus_one() != 0) {
     absl::StrAppend(&detail, detail.empty() ? "" : "; ", "wakes ",
                     ThreadLabel(trace, e.woken_thread_plus_one() - 1));

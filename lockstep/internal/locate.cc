@@ -230,7 +230,14 @@ bool LocateFrames(void* const* frames, int n, bool first_is_pc, SourceLocation* 
 
 bool LocatePc(uintptr_t pc, SourceLocation* out) {
   void* frame = reinterpret_cast<void*>(pc);
-  return LocateFrames(&frame, 1, /*first_is_pc=*/true, out);
+  if (LocateFrames(&frame, 1, /*first_is_pc=*/true, out)) return true;
+  // Only library code here (inlined into the instruction): the innermost.
+  const std::vector<SourceFrame> frames = Symbolize(pc);
+  if (frames.empty()) return false;
+  out->set_file(frames.front().file);
+  out->set_line(static_cast<uint32_t>(frames.front().line));
+  out->set_function(frames.front().function);
+  return true;
 }
 
 CodeSite SiteOf(uintptr_t pc) {
