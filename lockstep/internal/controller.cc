@@ -381,7 +381,7 @@ void Controller::ThreadMain(uint32_t id) {
 }
 
 void Controller::FinishThread(uint32_t id) {
-  InLockstep::Enter();  // for good: the thread's code is over
+  const InLockstep in_lockstep;
   ThreadState& thread = *threads_[id];
   thread.status = ThreadState::Status::kFinished;
   for (uint32_t t = 0; t < thread_count_; ++t) {
