@@ -227,6 +227,31 @@ TEST(FormatTest, MarksContextSwitchesAndTheFailure) {
   EXPECT_THAT(text, HasSubstr("FAILURE assertion at step 12 in t0 'main'"));
 }
 
+// Instrumented code: atomics carry their memory order, memory events their
+// size, and a data race names both accesses.
+TEST(FormatTest, ShowsMemoryOrdersSizesAndRaceAccesses) {
+  Trace trace = Golden("lost_update");
+  Event* atomic = trace.mutable_events(0);
+  atomic->set_order(ACQUIRE);
+  atomic->set_size(4);
+  Failure* failure = trace.mutable_failure();
+  failure->set_kind(Failure::DATA_RACE);
+  for (bool write : {true, false}) {
+    MemoryAccess* access = failure->add_race();
+    access->set_thread(write ? 1 : 2);
+    access->set_write(write);
+    access->set_size(8);
+    access->set_address(0x1000);
+    access->mutable_location()->set_file("queue.cc");
+    access->mutable_location()->set_line(write ? 12 : 20);
+  }
+  const std::string text = FormatTrace(trace);
+  EXPECT_THAT(text, HasSubstr("acquire; 4 bytes"));
+  EXPECT_THAT(text, HasSubstr("FAILURE data race"));
+  EXPECT_THAT(text, HasSubstr("race: t1 'a' write of 8 bytes at 0x1000, queue.cc:12"));
+  EXPECT_THAT(text, HasSubstr("race: t2 'b' read of 8 bytes at 0x1000, queue.cc:20"));
+}
+
 TEST(ChromeExportTest, IsJsonWithOneTrackPerThread) {
   for (const char* name : {"lost_update", "deadlock", "handoff"}) {
     SCOPED_TRACE(name);

@@ -57,10 +57,12 @@ bool PageMarked(uintptr_t address) {
 }
 
 bool OnOwnStack(Controller& c, uintptr_t address) {
-  uintptr_t bottom = 0;
-  uint64_t size = 0;
-  c.CurrentStack(&bottom, &size);
-  if (size != 0) return address >= bottom && address < bottom + size;  // a fiber
+  if (!c.has_executor()) {  // a fiber
+    uintptr_t bottom = 0;
+    uint64_t size = 0;
+    c.CurrentStack(&bottom, &size);
+    return address >= bottom && address < bottom + size;
+  }
   if (t_stack.high == 0) {
     pthread_attr_t attr;
     void* low = nullptr;
@@ -136,11 +138,23 @@ __attribute__((constructor)) void Initialize() {
 // code asking (its inline functions may be instrumented copies).
 namespace {
 thread_local bool t_asking = false;
+// An executor's logical thread on this OS thread, by iteration (epoch).
+struct Binding {
+  uint64_t epoch = 0;
+  uint32_t me = kNoThread;
+};
+thread_local Binding t_binding;
+
+// The calling thread's id in `c`'s run, or kNoThread (also when Lockstep's
+// own code asks: its inline functions may be instrumented copies).
 uint32_t CallerThread(Controller& c) {
+  if (!c.has_executor()) return c.current_thread();  // fibers run one at a time
+  if (t_binding.epoch == c.epoch()) return t_binding.me;
   if (t_asking) return kNoThread;
   t_asking = true;
   const uint32_t me = c.CallerThread();
   t_asking = false;
+  if (me != kNoThread) t_binding = Binding{c.epoch(), me};
   return me;
 }
 }  // namespace

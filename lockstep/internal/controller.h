@@ -240,6 +240,8 @@ class Controller {
   // --- For primitives -------------------------------------------------
 
   uint32_t current_thread() const { return current_; }
+  // The logical threads run on an executor (the native runner), not fibers.
+  bool has_executor() const { return executor_ != nullptr; }
   // The current fiber's stack: its lowest address and size (0 and 0 with an
   // executor). Async-signal-safe, for crash handlers.
   void CurrentStack(uintptr_t* bottom, uint64_t* size) const;
