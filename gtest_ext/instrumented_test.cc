@@ -31,10 +31,12 @@ TEST_LOCKSTEP_NATIVE(InstrumentedTest, AtomicCounterCountsEveryHit, .iterations 
 TEST(InstrumentedTest, PlainCounterIsADataRaceInTheLibrary) {
   lockstep::NativeOptions options;
   options.iterations = 50;
-  lockstep::RunResult result = lockstep::NativeRunner::Run([] {
-    HitCounter counter;
-    TwoHits(counter, /*atomic=*/false);
-  }, options);
+  lockstep::RunResult result = lockstep::NativeRunner::Run(
+      [] {
+        HitCounter counter;
+        TwoHits(counter, /*atomic=*/false);
+      },
+      options);
   ASSERT_TRUE(result.status.ok()) << result.status;
   ASSERT_TRUE(result.failed());
   const lockstep::Failure& failure = result.trace->failure();

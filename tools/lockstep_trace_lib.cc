@@ -1,7 +1,7 @@
 #include "tools/lockstep_trace_lib.h"
 
-#include <cctype>
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <cstdio>
 #include <map>

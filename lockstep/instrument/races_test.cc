@@ -64,8 +64,8 @@ void OrderViolation(bool fixed) {
 }
 
 TEST(RacesTest, OrderViolationIsADataRaceNamingBothAccesses) {
-  RunResult result = NativeRunner::Run([] { OrderViolation(false); },
-                                       Options(Accesses::kRacy, RaceMode::kFail));
+  RunResult result =
+      NativeRunner::Run([] { OrderViolation(false); }, Options(Accesses::kRacy, RaceMode::kFail));
   ASSERT_TRUE(result.status.ok()) << result.status;
   ASSERT_TRUE(result.failed());
   const Failure& failure = result.trace->failure();
@@ -79,17 +79,18 @@ TEST(RacesTest, OrderViolationIsADataRaceNamingBothAccesses) {
 }
 
 TEST(RacesTest, RacyAccessesBecomeSchedulingPointsAndReachTheAssertion) {
-  RunResult result = NativeRunner::Run([] { OrderViolation(false); },
-                                       Options(Accesses::kRacy, RaceMode::kIgnore));
+  RunResult result =
+      NativeRunner::Run([] { OrderViolation(false); }, Options(Accesses::kRacy, RaceMode::kIgnore));
   ASSERT_TRUE(result.status.ok()) << result.status;
   ASSERT_TRUE(result.failed()) << "not found in " << result.iterations << " iterations";
-  EXPECT_EQ(result.trace->failure().kind(), Failure::ASSERTION) << result.trace->failure().message();
+  EXPECT_EQ(result.trace->failure().kind(), Failure::ASSERTION)
+      << result.trace->failure().message();
   EXPECT_GT(result.trace->instrumentation().racy_sites_size(), 0);
 }
 
 TEST(RacesTest, FixedOrderViolationPasses) {
-  RunResult result = NativeRunner::Run([] { OrderViolation(true); },
-                                       Options(Accesses::kRacy, RaceMode::kFail));
+  RunResult result =
+      NativeRunner::Run([] { OrderViolation(true); }, Options(Accesses::kRacy, RaceMode::kFail));
   ASSERT_TRUE(result.status.ok()) << result.status;
   EXPECT_FALSE(result.failed()) << result.trace->failure().message();
 }
@@ -116,14 +117,16 @@ TEST(RacesTest, CounterGuardedByTwoMutexesIsADataRace) {
   RunResult result =
       NativeRunner::Run([] { TwoLocks(false); }, Options(Accesses::kRacy, RaceMode::kFail));
   ASSERT_TRUE(result.failed());
-  EXPECT_EQ(result.trace->failure().kind(), Failure::DATA_RACE) << result.trace->failure().message();
+  EXPECT_EQ(result.trace->failure().kind(), Failure::DATA_RACE)
+      << result.trace->failure().message();
 }
 
 TEST(RacesTest, CounterGuardedByTwoMutexesLosesAnUpdateOnceItsAccessesAreScheduled) {
   RunResult result =
       NativeRunner::Run([] { TwoLocks(false); }, Options(Accesses::kRacy, RaceMode::kIgnore));
   ASSERT_TRUE(result.failed()) << "not found in " << result.iterations << " iterations";
-  EXPECT_EQ(result.trace->failure().kind(), Failure::ASSERTION) << result.trace->failure().message();
+  EXPECT_EQ(result.trace->failure().kind(), Failure::ASSERTION)
+      << result.trace->failure().message();
 }
 
 TEST(RacesTest, CounterGuardedByOneMutexPasses) {
@@ -222,8 +225,7 @@ TEST(RacesTest, RacySitesReplayFromTheTrace) {
   replay.replay = &*found.trace;
   RunResult again = NativeRunner::Run([] { TwoLocks(false); }, replay);
   ASSERT_TRUE(again.failed());
-  EXPECT_EQ(again.trace->failure().kind(), Failure::ASSERTION)
-      << again.trace->failure().message();
+  EXPECT_EQ(again.trace->failure().kind(), Failure::ASSERTION) << again.trace->failure().message();
   int memory_events = 0;
   for (const Event& event : again.trace->events()) {
     if (event.op() == "memory.read" || event.op() == "memory.write") {

@@ -122,8 +122,8 @@ __attribute__((constructor)) void Initialize() {
                  "under --config=tsan.\n");
     std::_Exit(2);
   }
-  void* pages = mmap(nullptr, kPageBits / 8, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                     -1, 0);
+  void* pages =
+      mmap(nullptr, kPageBits / 8, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (pages == MAP_FAILED) {
     std::perror("lockstep: cannot map the instrumentation's page map");
     std::_Exit(2);

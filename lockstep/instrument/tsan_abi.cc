@@ -169,26 +169,30 @@ void __tsan_ignore_thread_end() {}
 void __tsan_vptr_update(void**, void*) {}
 void __tsan_vptr_read(void**) {}
 
-#define LOCKSTEP_ACCESS(n)                                                                        \
-  void __tsan_read##n(void* a) { Access(reinterpret_cast<uintptr_t>(a), n, false, LOCKSTEP_RA()); } \
-  void __tsan_write##n(void* a) { Access(reinterpret_cast<uintptr_t>(a), n, true, LOCKSTEP_RA()); } \
-  void __tsan_read##n##_pc(void* a, void* pc) {                                                   \
-    Access(reinterpret_cast<uintptr_t>(a), n, false, Caller(pc));                                 \
-  }                                                                                               \
-  void __tsan_write##n##_pc(void* a, void* pc) {                                                  \
-    Access(reinterpret_cast<uintptr_t>(a), n, true, Caller(pc));                                  \
-  }                                                                                               \
-  void __tsan_unaligned_read##n(const void* a) {                                                 \
-    Access(reinterpret_cast<uintptr_t>(a), n, false, LOCKSTEP_RA());                              \
-  }                                                                                               \
-  void __tsan_unaligned_write##n(void* a) {                                                       \
-    Access(reinterpret_cast<uintptr_t>(a), n, true, LOCKSTEP_RA());                               \
-  }                                                                                               \
-  void __tsan_volatile_read##n(void* a) {                                                         \
-    Access(reinterpret_cast<uintptr_t>(a), n, false, LOCKSTEP_RA());                              \
-  }                                                                                               \
-  void __tsan_volatile_write##n(void* a) {                                                        \
-    Access(reinterpret_cast<uintptr_t>(a), n, true, LOCKSTEP_RA());                               \
+#define LOCKSTEP_ACCESS(n)                                           \
+  void __tsan_read##n(void* a) {                                     \
+    Access(reinterpret_cast<uintptr_t>(a), n, false, LOCKSTEP_RA()); \
+  }                                                                  \
+  void __tsan_write##n(void* a) {                                    \
+    Access(reinterpret_cast<uintptr_t>(a), n, true, LOCKSTEP_RA());  \
+  }                                                                  \
+  void __tsan_read##n##_pc(void* a, void* pc) {                      \
+    Access(reinterpret_cast<uintptr_t>(a), n, false, Caller(pc));    \
+  }                                                                  \
+  void __tsan_write##n##_pc(void* a, void* pc) {                     \
+    Access(reinterpret_cast<uintptr_t>(a), n, true, Caller(pc));     \
+  }                                                                  \
+  void __tsan_unaligned_read##n(const void* a) {                     \
+    Access(reinterpret_cast<uintptr_t>(a), n, false, LOCKSTEP_RA()); \
+  }                                                                  \
+  void __tsan_unaligned_write##n(void* a) {                          \
+    Access(reinterpret_cast<uintptr_t>(a), n, true, LOCKSTEP_RA());  \
+  }                                                                  \
+  void __tsan_volatile_read##n(void* a) {                            \
+    Access(reinterpret_cast<uintptr_t>(a), n, false, LOCKSTEP_RA()); \
+  }                                                                  \
+  void __tsan_volatile_write##n(void* a) {                           \
+    Access(reinterpret_cast<uintptr_t>(a), n, true, LOCKSTEP_RA());  \
   }
 LOCKSTEP_ACCESS(1)
 LOCKSTEP_ACCESS(2)
@@ -231,7 +235,7 @@ void* __tsan_memset(void* to, int value, unsigned long size) {
   }                                                                                                \
   LOCKSTEP_FETCH(bits, T, add, old + v)                                                            \
   LOCKSTEP_FETCH(bits, T, sub, old - v)                                                            \
-  LOCKSTEP_FETCH(bits, T, and, old & v)                                                            \
+  LOCKSTEP_FETCH(bits, T, and, old& v)                                                             \
   LOCKSTEP_FETCH(bits, T, or, old | v)                                                             \
   LOCKSTEP_FETCH(bits, T, xor, old ^ v)                                                            \
   LOCKSTEP_FETCH(bits, T, nand, ~(old & v))                                                        \
@@ -245,12 +249,12 @@ void* __tsan_memset(void* to, int value, unsigned long size) {
     CompareExchange("atomic.compare_exchange", a, &c, v, mo, LOCKSTEP_RA());                       \
     return c;                                                                                      \
   }
-#define LOCKSTEP_FETCH(bits, T, name, expression)                                     \
-  T __tsan_atomic##bits##_fetch_##name(volatile T* a, T v, int mo) {                  \
-    return Rmw("atomic.fetch_" #name, a, mo, LOCKSTEP_RA(), [v](T old, bool* s) {     \
-      *s = true;                                                                      \
-      return static_cast<T>(expression);                                              \
-    });                                                                               \
+#define LOCKSTEP_FETCH(bits, T, name, expression)                                 \
+  T __tsan_atomic##bits##_fetch_##name(volatile T* a, T v, int mo) {              \
+    return Rmw("atomic.fetch_" #name, a, mo, LOCKSTEP_RA(), [v](T old, bool* s) { \
+      *s = true;                                                                  \
+      return static_cast<T>(expression);                                          \
+    });                                                                           \
   }
 LOCKSTEP_ATOMICS(8, uint8_t)
 LOCKSTEP_ATOMICS(16, uint16_t)

@@ -243,8 +243,9 @@ IterationOutcome Controller::EndIteration() {
   for (const Race& race : reported_races_) {
     Failure failure;
     DescribeRace(race, &failure);
-    std::fprintf(stderr, "lockstep: iteration %llu: %s (--lockstep_races=report: exploration goes on)\n",
-                 static_cast<unsigned long long>(Instrumentation::iteration()), failure.message().c_str());
+    std::fprintf(
+        stderr, "lockstep: iteration %llu: %s (--lockstep_races=report: exploration goes on)\n",
+        static_cast<unsigned long long>(Instrumentation::iteration()), failure.message().c_str());
   }
   reported_races_.clear();
   IterationOutcome outcome;
@@ -859,7 +860,7 @@ uint32_t Controller::Register(ObjectBase& object) {
 }
 
 Event* Controller::NewEvent(const char* op, uint32_t object, std::optional<int64_t> value,
-                           std::string_view detail, uint32_t woken_thread) {
+                            std::string_view detail, uint32_t woken_thread) {
   Event* event = trace_->add_events();
   event->set_step(step_);
   event->set_thread(current_);
@@ -909,7 +910,8 @@ void Controller::MemoryOperation(const MemoryOp& op, absl::FunctionRef<MemoryRes
   const uint32_t id = object->IdIn(*this);
   if (trace_ != nullptr && object_count_ != objects_before) {
     // First used here, in the code under test.
-    SourceLocation* created_at = trace_->mutable_objects(trace_->objects_size() - 1)->mutable_created_at();
+    SourceLocation* created_at =
+        trace_->mutable_objects(trace_->objects_size() - 1)->mutable_created_at();
     created_at->Clear();
     FillCaller(created_at);
   }
@@ -927,8 +929,8 @@ std::optional<Race> Controller::RecordMemoryOperation(const MemoryOp& op, uint32
     if (!op.load && !op.store) {
       race_detector_->Fence(me, op.order);
     } else if (op.atomic) {
-      race = race_detector_->Atomic(me, op.address, op.size, op.load, result.stored, op.order,
-                                    op.pc);
+      race =
+          race_detector_->Atomic(me, op.address, op.size, op.load, result.stored, op.order, op.pc);
     } else {
       race = race_detector_->Access(me, op.address, op.size, op.store, op.pc);
     }
@@ -977,10 +979,9 @@ void Controller::DescribeRace(const Race& race, Failure* failure) const {
   DescribeAccess(race.earlier, failure->add_race());
   DescribeAccess(race.later, failure->add_race());
   const MemoryAccess& later = failure->race(1);
-  failure->set_message(absl::StrCat("data race at 0x", absl::Hex(race.later.address), ": ",
-                                    AccessText(*this, later), ", and before it ",
-                                    AccessText(*this, failure->race(0)),
-                                    ", not ordered by happens-before"));
+  failure->set_message(absl::StrCat(
+      "data race at 0x", absl::Hex(race.later.address), ": ", AccessText(*this, later),
+      ", and before it ", AccessText(*this, failure->race(0)), ", not ordered by happens-before"));
   *failure->mutable_location() = later.location();
 }
 

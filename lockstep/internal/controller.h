@@ -394,7 +394,7 @@ class Controller {
   // iteration's, by address).
   class MemoryObject;
   std::unordered_map<uintptr_t, std::unique_ptr<MemoryObject>> memory_objects_;
-  std::optional<Race> race_;           // the race failing the iteration
+  std::optional<Race> race_;          // the race failing the iteration
   std::vector<Race> reported_races_;  // races = report: new ones, printed at the end
   // A DATA_RACE failure naming both accesses of `race`.
   void DescribeRace(const Race& race, Failure* failure) const;

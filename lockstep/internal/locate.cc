@@ -20,8 +20,6 @@
 
 namespace lockstep::internal {
 
-
-
 namespace {
 
 bool StartsWith(std::string_view s, std::string_view prefix) {

@@ -174,12 +174,14 @@ void RaceDetector::Forget(uintptr_t begin, uintptr_t size) {
   if (last - first < shadow_.size()) {
     for (uintptr_t g = first; g <= last; ++g) shadow_.erase(g);
   } else {
-    absl::erase_if(shadow_, [&](const auto& cell) { return cell.first >= first && cell.first <= last; });
+    absl::erase_if(shadow_,
+                   [&](const auto& cell) { return cell.first >= first && cell.first <= last; });
   }
   if (size <= 256) {
     for (uintptr_t a = begin; a < begin + size; ++a) atomics_.erase(a);
   } else {
-    absl::erase_if(atomics_, [&](const auto& e) { return e.first >= begin && e.first < begin + size; });
+    absl::erase_if(atomics_,
+                   [&](const auto& e) { return e.first >= begin && e.first < begin + size; });
   }
 }
 

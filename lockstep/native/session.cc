@@ -14,16 +14,16 @@
 
 #include "absl/strings/str_cat.h"
 #include "lockstep/failure.h"
-#include "lockstep/native/isolation.h"
 #include "lockstep/internal/locate.h"
+#include "lockstep/native/isolation.h"
 #include "lockstep/native/model.h"
 
 namespace lockstep::native_internal {
 
 using internal::Controller;
 using internal::Demangle;
-using internal::kNoThread;
 using internal::FillCaller;
+using internal::kNoThread;
 using internal::LocatedInLockstep;
 
 thread_local Binding t_binding;
