@@ -27,12 +27,15 @@ namespace {
 
 using Inside = internal::InLockstep;
 
-// The calling OS thread's stack (threads of the native runner).
-struct StackBounds {
+// The calling OS thread in an executor's (the native runner's) run: its
+// logical thread and its stack, for the iteration `epoch`.
+struct OsThread {
+  uint64_t epoch = 0;
+  uint32_t me = kNoThread;
   uintptr_t low = 0;
   uintptr_t high = 0;
 };
-thread_local StackBounds t_stack;
+thread_local OsThread t_thread;
 
 // Pages where tracked accesses happened, hashed into a bitmap shared by the
 // run's processes: a thread's own stack is only checked on such pages (a
@@ -56,6 +59,7 @@ bool PageMarked(uintptr_t address) {
   return (g_pages[bit / 64].load(std::memory_order_relaxed) >> (bit % 64)) & 1;
 }
 
+// After CallerThread(c) found the thread.
 bool OnOwnStack(Controller& c, uintptr_t address) {
   if (!c.has_executor()) {  // a fiber
     uintptr_t bottom = 0;
@@ -63,23 +67,7 @@ bool OnOwnStack(Controller& c, uintptr_t address) {
     c.CurrentStack(&bottom, &size);
     return address >= bottom && address < bottom + size;
   }
-  if (t_stack.high == 0) {
-    pthread_attr_t attr;
-    void* low = nullptr;
-    size_t length = 0;
-    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
-      pthread_attr_getstack(&attr, &low, &length);
-      pthread_attr_destroy(&attr);
-    }
-    t_stack.low = reinterpret_cast<uintptr_t>(low);
-    t_stack.high = t_stack.low + length;
-    // A new thread may have an ended one's stack: what was done there is
-    // not this thread's business.
-    if (internal::RaceDetector* detector = c.race_detector()) {
-      detector->Forget(t_stack.low, length);
-    }
-  }
-  return address >= t_stack.low && address < t_stack.high;
+  return address >= t_thread.low && address < t_thread.high;
 }
 
 // The last loads of a logical thread since it stored, for spin detection.
@@ -138,25 +126,44 @@ __attribute__((constructor)) void Initialize() {
 // code asking (its inline functions may be instrumented copies).
 namespace {
 thread_local bool t_asking = false;
-// An executor's logical thread on this OS thread, by iteration (epoch).
-struct Binding {
-  uint64_t epoch = 0;
-  uint32_t me = kNoThread;
-};
-thread_local Binding t_binding;
 
 // The calling thread's id in `c`'s run, or kNoThread (also when Lockstep's
 // own code asks: its inline functions may be instrumented copies).
 uint32_t CallerThread(Controller& c) {
   if (!c.has_executor()) return c.current_thread();  // fibers run one at a time
-  if (t_binding.epoch == c.epoch()) return t_binding.me;
+  if (t_thread.epoch == c.epoch()) return t_thread.me;
   if (t_asking) return kNoThread;
-  t_asking = true;
+  // Lockstep's code from here (pthread_getattr_np allocates, and free()
+  // asks again; the race detector's inline functions may be instrumented).
+  struct Asking {
+    Asking() { t_asking = true; }
+    ~Asking() { t_asking = false; }
+  } asking;
+  const Inside inside;
   const uint32_t me = c.CallerThread();
-  t_asking = false;
-  if (me != kNoThread) t_binding = Binding{c.epoch(), me};
+  if (me == kNoThread) return me;
+  pthread_attr_t attr;
+  void* low = nullptr;
+  size_t length = 0;
+  if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+    pthread_attr_getstack(&attr, &low, &length);
+    pthread_attr_destroy(&attr);
+  }
+  t_thread = OsThread{.epoch = c.epoch(),
+                      .me = me,
+                      .low = reinterpret_cast<uintptr_t>(low),
+                      .high = reinterpret_cast<uintptr_t>(low) + length};
+  // A new thread may have an ended one's stack: what was done there is not
+  // this thread's business.
+  if (internal::RaceDetector* detector = c.race_detector()) {
+    detector->Forget(t_thread.low, length);
+  }
   return me;
 }
+
+// Access, once in a run, past the fast path.
+[[gnu::noinline]] void AccessInRun(Controller& c, uintptr_t address, uintptr_t size, bool write,
+                                   uintptr_t pc);
 }  // namespace
 
 Controller* ActiveController() {
@@ -185,9 +192,21 @@ void NoteStore(Controller& c) {
 }
 
 void Access(uintptr_t address, uintptr_t size, bool write, uintptr_t pc) {
-  if (Inside::Active()) return;
   Controller* c = Controller::CurrentOrNull();
   if (c == nullptr) return;
+  // Fast: a native thread's own stack, on a page no other thread touched.
+  if (t_thread.epoch == c->epoch() && address - t_thread.low < t_thread.high - t_thread.low &&
+      !PageMarked(address)) {
+    return;
+  }
+  AccessInRun(*c, address, size, write, pc);
+}
+
+namespace {
+
+void AccessInRun(Controller& cr, uintptr_t address, uintptr_t size, bool write, uintptr_t pc) {
+  Controller* c = &cr;
+  if (Inside::Active()) return;
   const Accesses level = Instrumentation::accesses();
   internal::RaceDetector* detector = c->race_detector();
   if ((level == Accesses::kNone && detector == nullptr) || c->aborting()) return;
@@ -231,6 +250,8 @@ void Access(uintptr_t address, uintptr_t size, bool write, uintptr_t pc) {
     at += chunk;
   }
 }
+
+}  // namespace
 
 void Freed(void* pointer) {
   if (pointer == nullptr || Inside::Active()) return;
