@@ -24,7 +24,6 @@ inline bool Releases(Order order) {
 inline MemoryOrder ToProto(Order order) {
   return static_cast<MemoryOrder>(static_cast<int>(order) + 1);
 }
-const char* OrderName(Order order);
 
 // An access of instrumented code that is a scheduling point: an atomic
 // operation, or a plain access the accesses level makes one.

@@ -4,24 +4,6 @@
 
 namespace lockstep::internal {
 
-const char* OrderName(Order order) {
-  switch (order) {
-    case Order::kRelaxed:
-      return "relaxed";
-    case Order::kConsume:
-      return "consume";
-    case Order::kAcquire:
-      return "acquire";
-    case Order::kRelease:
-      return "release";
-    case Order::kAcqRel:
-      return "acq_rel";
-    case Order::kSeqCst:
-      return "seq_cst";
-  }
-  return "?";
-}
-
 namespace {
 
 constexpr uint32_t kNoParent = 0xFFFFFFFFu;

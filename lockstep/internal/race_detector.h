@@ -16,7 +16,6 @@
 #ifndef LOCKSTEP_INTERNAL_RACE_DETECTOR_H_
 #define LOCKSTEP_INTERNAL_RACE_DETECTOR_H_
 
-#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <vector>
