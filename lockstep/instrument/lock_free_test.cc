@@ -298,5 +298,39 @@ TEST(LockFreeTest, InstrumentedAtomicsAreSchedulingPointsInTheControlledRunner) 
   EXPECT_TRUE(located);
 }
 
+// The same race detection between logical threads of the controlled
+// runner: a plain counter both increment, and its atomic twin.
+TEST(LockFreeTest, PlainCounterIsADataRaceInTheControlledRunner) {
+  lockstep::Options options;
+  options.iterations = 50;
+  RunResult result = Runner::Run(
+      [] {
+        int counter = 0;
+        Thread a = spawn([&] { ++counter; });
+        Thread b = spawn([&] { ++counter; });
+        a.join();
+        b.join();
+      },
+      options);
+  ASSERT_TRUE(result.status.ok()) << result.status;
+  ASSERT_TRUE(result.failed());
+  const Failure& failure = result.trace->failure();
+  EXPECT_EQ(failure.kind(), Failure::DATA_RACE) << failure.message();
+  ASSERT_EQ(failure.race_size(), 2);
+  EXPECT_THAT(failure.race(1).location().file(), HasSubstr("lock_free_test.cc"));
+
+  RunResult fixed = Runner::Run(
+      [] {
+        std::atomic<int> counter{0};
+        Thread a = spawn([&] { counter.fetch_add(1); });
+        Thread b = spawn([&] { counter.fetch_add(1); });
+        a.join();
+        b.join();
+        if (counter.load() != 2) Fail("lost update");
+      },
+      options);
+  EXPECT_FALSE(fixed.failed()) << fixed.trace->failure().message();
+}
+
 }  // namespace
 }  // namespace lockstep
