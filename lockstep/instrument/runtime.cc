@@ -120,11 +120,6 @@ __attribute__((constructor)) void Initialize() {
   Instrumentation::SetLinked();
 }
 
-}  // namespace
-
-// The calling thread's id in `c`'s run; kNoThread also from Lockstep's own
-// code asking (its inline functions may be instrumented copies).
-namespace {
 thread_local bool t_asking = false;
 
 // The calling thread's id in `c`'s run, or kNoThread (also when Lockstep's
@@ -163,7 +158,49 @@ uint32_t CallerThread(Controller& c) {
 
 // Access, once in a run, past the fast path.
 [[gnu::noinline]] void AccessInRun(Controller& c, uintptr_t address, uintptr_t size, bool write,
-                                   uintptr_t pc);
+                                   uintptr_t pc) {
+  if (Inside::Active()) return;
+  const Accesses level = Instrumentation::accesses();
+  internal::RaceDetector* detector = c.race_detector();
+  if ((level == Accesses::kNone && detector == nullptr) || c.aborting()) return;
+  const uint32_t me = CallerThread(c);
+  if (me == kNoThread) return;
+  Inside inside;
+  if (OnOwnStack(c, address) && !PageMarked(address)) return;
+  MarkPage(address);
+  if (level == Accesses::kAll || (level == Accesses::kRacy && Instrumentation::IsRacySite(pc))) {
+    MemoryOp op;
+    op.op = write ? "memory.write" : "memory.read";
+    op.address = address;
+    op.size = static_cast<uint32_t>(size);
+    op.load = !write;
+    op.store = write;
+    op.pc = pc;
+    if (write) {
+      op.pending = PendingOp::Kind::kWrite;
+      NoteStore(c);
+    } else {
+      op.pending = LoadKind(c, address, Peek(address, size));
+    }
+    Inside::Leave();  // the scheduling point is the code under test's
+    c.MemoryOperation(op, [&] {
+      MemoryResult result;
+      result.stored = write;
+      if (!write && size <= 8) result.value = static_cast<int64_t>(Peek(address, size));
+      return result;
+    });
+    Inside::Enter();
+    return;
+  }
+  // A range (memcpy of instrumented code, say) is checked granule by granule
+  // by the detector itself.
+  if (detector == nullptr) return;
+  if (std::optional<internal::Race> race =
+          detector->Access(me, address, static_cast<uint32_t>(size), write, pc)) {
+    c.RaceFound(*race);
+  }
+}
+
 }  // namespace
 
 Controller* ActiveController() {
@@ -201,57 +238,6 @@ void Access(uintptr_t address, uintptr_t size, bool write, uintptr_t pc) {
   }
   AccessInRun(*c, address, size, write, pc);
 }
-
-namespace {
-
-void AccessInRun(Controller& cr, uintptr_t address, uintptr_t size, bool write, uintptr_t pc) {
-  Controller* c = &cr;
-  if (Inside::Active()) return;
-  const Accesses level = Instrumentation::accesses();
-  internal::RaceDetector* detector = c->race_detector();
-  if ((level == Accesses::kNone && detector == nullptr) || c->aborting()) return;
-  const uint32_t me = CallerThread(*c);
-  if (me == kNoThread) return;
-  Inside inside;
-  if (OnOwnStack(*c, address) && !PageMarked(address)) return;
-  MarkPage(address);
-  if (level == Accesses::kAll || (level == Accesses::kRacy && Instrumentation::IsRacySite(pc))) {
-    MemoryOp op;
-    op.op = write ? "memory.write" : "memory.read";
-    op.address = address;
-    op.size = static_cast<uint32_t>(size);
-    op.load = !write;
-    op.store = write;
-    op.pc = pc;
-    if (write) {
-      op.pending = PendingOp::Kind::kWrite;
-      NoteStore(*c);
-    } else {
-      op.pending = LoadKind(*c, address, Peek(address, size));
-    }
-    Inside::Leave();  // the scheduling point is the code under test's
-    c->MemoryOperation(op, [&] {
-      MemoryResult result;
-      result.stored = write;
-      if (!write && size <= 8) result.value = static_cast<int64_t>(Peek(address, size));
-      return result;
-    });
-    Inside::Enter();
-    return;
-  }
-  if (detector == nullptr) return;
-  // Ranges (memcpy of instrumented code, say) in granules the detector keeps.
-  for (uintptr_t at = address; at < address + size;) {
-    const uintptr_t chunk = std::min<uintptr_t>(8 - (at & 7), address + size - at);
-    if (std::optional<internal::Race> race = detector->Access(me, at, chunk, write, pc)) {
-      c->RaceFound(*race);
-      return;
-    }
-    at += chunk;
-  }
-}
-
-}  // namespace
 
 void Freed(void* pointer) {
   if (pointer == nullptr || Inside::Active()) return;
