@@ -28,28 +28,27 @@ bool Counts(uint64_t found, uint64_t iteration) {
   return found == kLoaded || (found >= 2 && found - 2 < iteration);
 }
 
-Slot* Table() {
-  static Slot* table = [] {
-    void* p = mmap(nullptr, sizeof(Slot) * kSlots, PROT_READ | PROT_WRITE,
-                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+// The table and its count, mapped once, before the run forks.
+struct SharedTable {
+  std::atomic<uint32_t> count;
+  Slot slots[kSlots];
+};
+
+SharedTable& Shared() {
+  static SharedTable* shared = [] {
+    void* p = mmap(nullptr, sizeof(SharedTable), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                   -1, 0);
     if (p == MAP_FAILED) {
       std::perror("lockstep: cannot map the racy-site table");
       std::abort();
     }
-    return static_cast<Slot*>(p);
+    return static_cast<SharedTable*>(p);
   }();
-  return table;
+  return *shared;
 }
 
-std::atomic<uint32_t>& Count() {
-  static std::atomic<uint32_t>* count = [] {
-    void* p = mmap(nullptr, sizeof(std::atomic<uint32_t>), PROT_READ | PROT_WRITE,
-                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) std::abort();
-    return static_cast<std::atomic<uint32_t>*>(p);
-  }();
-  return *count;
-}
+Slot* Table() { return Shared().slots; }
+std::atomic<uint32_t>& Count() { return Shared().count; }
 
 size_t Hash(uintptr_t pc) { return (pc * 0x9E3779B97F4A7C15ull) >> 50; }
 
