@@ -14,6 +14,8 @@ takes longer than a plain unit test. Traces of failing tests land in the
 test's undeclared outputs (bazel-testlogs/<pkg>/<name>/test.outputs/).
 """
 
+load("//lockstep:instrument.bzl", "INSTRUMENTED_COPTS", "instrumented_compatible_with")
+
 def lockstep_cc_test(name, deps = [], size = "medium", **kwargs):
     native.cc_test(
         name = name,
@@ -47,18 +49,9 @@ def lockstep_instrumented_library(name, copts = [], deps = [], tags = [], **kwar
     """
     native.cc_library(
         name = name,
-        copts = copts + [
-            "-fsanitize=thread",
-            # GCC: "atomic_thread_fence is not supported with -fsanitize=thread"
-            # (by the TSan runtime; Lockstep's runtime models fences).
-            "-Wno-tsan",
-        ],
+        copts = copts + INSTRUMENTED_COPTS,
         deps = deps + [Label("//lockstep:instrument")],
         tags = tags + ["no_asan", "no_tsan"],
-        target_compatible_with = select({
-            str(Label("//lockstep:asan_build")): [Label("//lockstep:incompatible")],
-            str(Label("//lockstep:tsan_build")): [Label("//lockstep:incompatible")],
-            "//conditions:default": [],
-        }),
+        target_compatible_with = instrumented_compatible_with(),
         **kwargs
     )
