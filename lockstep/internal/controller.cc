@@ -43,11 +43,6 @@ void SetLocation(SourceLocation* out, const char* file, int line, const char* fu
   out->set_function(function == nullptr ? "" : function);
 }
 
-void SetLocation(SourceLocation* out, const std::source_location& location) {
-  SetLocation(out, location.file_name(), static_cast<int>(location.line()),
-              location.function_name());
-}
-
 }  // namespace
 
 // --- ObjectBase ---------------------------------------------------------
@@ -342,7 +337,7 @@ uint32_t Controller::Spawn(std::function<void()> fn, std::string_view name, bool
     info->set_id(id);
     info->set_name(ValidUtf8(thread.name));
     info->set_parent(id == 0 ? 0 : current_);
-    if (id != 0) SetLocation(info->mutable_created_at(), created_at);
+    if (id != 0) LocateCall(created_at, info->mutable_created_at());
     if (observer_ != nullptr) observer_->OnProgress(*this);
   }
   return id;
@@ -801,20 +796,26 @@ void Controller::ReportDeadlock() {
   if (reporter >= thread_count_ || threads_[reporter]->status != ThreadState::Status::kBlocked) {
     reporter = failure.blocked(0).thread();
   }
-  const std::source_location& where = threads_[reporter]->blocked_at;
   const uint32_t running = current_;
-  current_ = reporter;
-  RecordFailure(Failure::DEADLOCK, message, where.file_name(), static_cast<int>(where.line()),
-                where.function_name());
-  current_ = running;
-  if (failure_ && failure_->kind() == Failure::DEADLOCK) {
-    *failure_->mutable_blocked() = failure.blocked();
+  failure.set_kind(Failure::DEADLOCK);
+  failure.set_message(message);
+  // The calling stack is the reporter's when it is the thread that just blocked.
+  if (reporter == running) {
+    LocateCall(threads_[reporter]->blocked_at, failure.mutable_location());
+  } else {
+    SetLocation(failure.mutable_location(), threads_[reporter]->blocked_at);
   }
+  current_ = reporter;
+  RecordFailure(std::move(failure));
+  current_ = running;
 }
 
 void Controller::Fail(Failure::Kind kind, std::string message, std::source_location location) {
-  RecordFailure(kind, std::move(message), location.file_name(), static_cast<int>(location.line()),
-                location.function_name());
+  Failure failure;
+  failure.set_kind(kind);
+  failure.set_message(std::move(message));
+  LocateCall(location, failure.mutable_location());
+  RecordFailure(std::move(failure));
   AbortCurrent();
 }
 
@@ -884,7 +885,7 @@ void Controller::RecordEvent(const char* op, uint32_t object, std::source_locati
   if (executor_ != nullptr) {
     executor_->LocateEvent(*event, location);
   } else {
-    SetLocation(event->mutable_location(), location);
+    LocateCall(location, event->mutable_location());
   }
   if (observer_ != nullptr) observer_->OnProgress(*this);
 }

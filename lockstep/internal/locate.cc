@@ -38,16 +38,29 @@ struct SourceFrame {
   std::string function;
 };
 
-// Code the caller did not write: the standard library, Abseil, GoogleTest,
-// Boost, Lockstep (its tests excepted), and libc's pthread/semaphore/sleep/exit functions.
-bool IsLibraryFile(std::string_view file) {
-  if (Contains(file, "/c++/") || Contains(file, "/absl/") || StartsWith(file, "absl/") ||
-      Contains(file, "/gtest/") || Contains(file, "/gmock/") || Contains(file, "/boost/") ||
-      Contains(file, "lockstep/internal/") || Contains(file, "gtest_ext/")) {
-    return true;
+// Lockstep's own sources (its tests excepted): lockstep/*.{h,cc} and the
+// files of its subdirectories.
+bool IsLockstepFile(std::string_view file) {
+  if (Contains(file, "lockstep/internal/")) return true;
+  if (file.ends_with("_test.cc")) return false;
+  for (std::string_view dir :
+       {"lockstep/native/", "lockstep/instrument/", "lockstep/sync/", "lockstep/strategy/"}) {
+    if (Contains(file, dir)) return true;
   }
-  return (Contains(file, "lockstep/native/") || Contains(file, "lockstep/instrument/")) &&
-         !file.ends_with("_test.cc");
+  // "lockstep/x.h", "external/lockstep/lockstep/x.cc", "/src/lockstep/x.h".
+  const size_t slash = file.rfind('/');
+  if (slash == std::string_view::npos || slash < 8) return false;
+  const size_t dir = slash - 8;
+  return file.substr(dir, 9) == "lockstep/" && (dir == 0 || file[dir - 1] == '/') &&
+         (file.ends_with(".h") || file.ends_with(".cc"));
+}
+
+// Code the caller did not write: the standard library, Abseil, GoogleTest,
+// Boost, Lockstep, and libc's pthread/semaphore/sleep/exit functions.
+bool IsLibraryFile(std::string_view file) {
+  return Contains(file, "/c++/") || Contains(file, "/absl/") || StartsWith(file, "absl/") ||
+         Contains(file, "/gtest/") || Contains(file, "/gmock/") || Contains(file, "/boost/") ||
+         Contains(file, "gtest_ext/") || IsLockstepFile(file);
 }
 
 bool IsLibraryFunction(std::string_view f) {
@@ -281,6 +294,29 @@ void FillCaller(SourceLocation* out) {
   void* frames[32];
   const int n = backtrace(frames, 32);
   if (n > 1) LocateFrames(frames + 1, n - 1, /*first_is_pc=*/false, out);
+}
+
+void SetLocation(SourceLocation* out, const std::source_location& where) {
+  std::string_view path = where.file_name();
+  // Headers found through `-iquote .` are named "./dir/x.h"; sources "dir/x.cc".
+  if (path.substr(0, 2) == "./") path.remove_prefix(2);
+  out->set_file(std::string(path));
+  out->set_line(where.line());
+  out->set_function(where.function_name());
+}
+
+void LocateCall(const std::source_location& where, SourceLocation* out) {
+  if (IsLibraryFile(where.file_name())) {
+    void* frames[48];
+    const int n = backtrace(frames, 48);
+    SourceLocation caller;
+    if (n > 1 && LocateFrames(frames + 1, n - 1, /*first_is_pc=*/false, &caller) &&
+        caller.line() > 0) {
+      *out = std::move(caller);
+      return;
+    }
+  }
+  SetLocation(out, where);
 }
 
 bool LocatedInLockstep(const SourceLocation& location) {

@@ -4,6 +4,7 @@
 #define LOCKSTEP_INTERNAL_LOCATE_H_
 
 #include <cstdint>
+#include <source_location>
 
 #include "lockstep/trace.pb.h"
 
@@ -30,6 +31,16 @@ bool LocatePc(uintptr_t pc, SourceLocation* out);
 // every process of the binary; and back (0 when the module is not loaded).
 CodeSite SiteOf(uintptr_t pc);
 uintptr_t PcOf(const CodeSite& site);
+
+// `where` (a std::source_location) as a trace's location.
+void SetLocation(SourceLocation* out, const std::source_location& where);
+
+// The user's line for an operation whose source_location default argument
+// says `where`: `where` itself when it is in the code under test; when it is
+// in a library (std::lock_guard's header, Lockstep's own std-compatible
+// types), the first frame of the calling stack that is the user's and has a
+// line (so build with -g); failing that, `where`.
+void LocateCall(const std::source_location& where, SourceLocation* out);
 
 // A failure located inside Lockstep (a deadlock found by the controller,
 // say) is better located at the caller in the code under test.
