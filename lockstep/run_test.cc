@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <exception>
 #include <mutex>
 #include <new>
 #include <shared_mutex>
@@ -281,6 +282,37 @@ TEST(RunTest, DeadlockListsEachBlockedThread) {
   EXPECT_TRUE(failure.thread() == 1 || failure.thread() == 2) << failure.thread();
   EXPECT_EQ(failure.location().file(), "lockstep/run_test.cc");
   EXPECT_THAT(failure.location().function(), HasSubstr("DeadlockListsEachBlockedThread"));
+}
+
+// Every logical thread has its own C++ exception state: a rethrow after a
+// scheduling point inside a catch block rethrows the thread's own exception.
+TEST(RunTest, RethrowAfterASchedulingPointIsTheThreadsOwnException) {
+  Options options = WithIterations(200);
+  options.strategy = StrategyKind::kRandom;
+  RunResult result = Runner::Run(
+      [] {
+        auto rethrow = [](int value) {
+          try {
+            try {
+              throw value;
+            } catch (int) {
+              yield();
+              yield();
+              throw;
+            }
+          } catch (int caught) {
+            LOCKSTEP_CHECK(caught == value);
+          }
+          yield();
+          LOCKSTEP_CHECK(std::current_exception() == nullptr);
+        };
+        Thread a = spawn([&] { rethrow(1); });
+        Thread b = spawn([&] { rethrow(2); });
+        a.join();
+        b.join();
+      },
+      options);
+  EXPECT_FALSE(result.failed()) << result.trace->failure().message();
 }
 
 TEST(RunTest, UncaughtExceptionIsReported) {

@@ -96,6 +96,20 @@ struct Controller::StackPool {
 
 // --- Threads ------------------------------------------------------------
 
+namespace {
+// The C++ runtime's per-OS-thread exception state (__cxa_eh_globals, the
+// same layout in libstdc++ and libc++abi). All fibers of an OS thread share
+// it, so each fiber keeps its own, swapped in when it runs: `throw;` and
+// std::current_exception() in a catch block that reached a scheduling
+// point see the fiber's own exception, and a fiber abandoned inside a catch
+// block leaves nothing behind.
+struct EhGlobals {
+  void* caught_exceptions = nullptr;
+  unsigned int uncaught_exceptions = 0;
+};
+EhGlobals* CurrentEhGlobals() { return reinterpret_cast<EhGlobals*>(abi::__cxa_get_globals()); }
+}  // namespace
+
 struct Controller::ThreadState {
   // kOutside: running outside the model after its quantum expired (executor).
   enum class Status { kRunnable, kBlocked, kFinished, kOutside };
@@ -117,6 +131,7 @@ struct Controller::ThreadState {
   bool detached = false;
   bool joined = false;
   Fiber fiber;
+  EhGlobals eh;  // saved while another fiber runs
   // Taken from the pool at the first Spawn and kept across iterations.
   ctx::stack_context stack{};
 };
@@ -129,15 +144,6 @@ std::deque<std::function<void()>>& AbandonedClosures() {
   return *closures;
 }
 
-// The C++ runtime's per-OS-thread exception state (__cxa_eh_globals, the
-// same layout in libstdc++ and libc++abi). All fibers of an OS thread share
-// it, so a fiber abandoned inside a catch block or while an exception
-// propagates would leave its exception there for good.
-struct EhGlobals {
-  void* caught_exceptions;
-  unsigned int uncaught_exceptions;
-};
-EhGlobals* CurrentEhGlobals() { return reinterpret_cast<EhGlobals*>(abi::__cxa_get_globals()); }
 }  // namespace
 
 // --- Controller ---------------------------------------------------------
@@ -202,7 +208,8 @@ IterationOutcome Controller::RunIteration(const std::function<void()>& body, Str
   Spawn([&body] { body(); }, "main", /*detached=*/false, std::source_location::current());
   next_ = 0;
   RunLoop();
-  if (Teardown()) *CurrentEhGlobals() = eh_globals;
+  Teardown();
+  *CurrentEhGlobals() = eh_globals;
   fiber_run_.store(nullptr, std::memory_order_release);
   return EndIteration();
 }
@@ -269,24 +276,22 @@ void Controller::RunLoop() {
   const int depth = InLockstep::Depth();
   while (next_ != kNoThread) {
     current_ = next_;
+    *CurrentEhGlobals() = threads_[current_]->eh;
     Fiber::Switch(scheduler_, threads_[current_]->fiber);
   }
   InLockstep::SetDepth(depth);
 }
 
 // Abandons every thread that has not finished (after a failure, or detached
-// threads still pending when the body returned). Returns whether any was.
-bool Controller::Teardown() {
+// threads still pending when the body returned).
+void Controller::Teardown() {
   aborting_ = true;
-  bool abandoned = false;
   for (uint32_t t = 0; t < thread_count_; ++t) {
     ThreadState& thread = *threads_[t];
     if (thread.status == ThreadState::Status::kFinished) continue;
     thread.status = ThreadState::Status::kFinished;
     Abandon(thread);
-    abandoned = true;
   }
-  return abandoned;
 }
 
 void Controller::Abandon(ThreadState& thread) {
@@ -312,6 +317,7 @@ uint32_t Controller::Spawn(std::function<void()> fn, std::string_view name, bool
   thread.name.assign(name);
   thread.created_at = created_at;
   thread.fn = std::move(fn);
+  thread.eh = {};
   thread.status = ThreadState::Status::kRunnable;
   thread.pending = PendingOp{};
   thread.blocked_on = nullptr;
@@ -352,6 +358,7 @@ void Controller::FiberMain(void* controller) {
   Fiber& fiber = self.threads_[id]->fiber;
   if (self.next_ == kNoThread) Fiber::Exit(fiber, self.scheduler_);
   self.current_ = self.next_;
+  *CurrentEhGlobals() = self.threads_[self.next_]->eh;
   Fiber::Exit(fiber, self.threads_[self.next_]->fiber);
 }
 
@@ -561,6 +568,9 @@ void Controller::SwitchTo(uint32_t thread) {
   const uint32_t me = current_;
   current_ = thread;
   const int depth = InLockstep::Depth();  // each fiber has its own
+  EhGlobals* eh = CurrentEhGlobals();
+  threads_[me]->eh = *eh;
+  *eh = threads_[thread]->eh;
   Fiber::Switch(threads_[me]->fiber, threads_[thread]->fiber);
   InLockstep::SetDepth(depth);
 }
@@ -854,7 +864,7 @@ uint32_t Controller::Register(ObjectBase& object) {
     info->set_id(object.id_);
     info->set_kind(object.kind_);
     info->set_name(ValidUtf8(object.name_));
-    SetLocation(info->mutable_created_at(), object.created_at_);
+    LocateCall(object.created_at_, info->mutable_created_at());
     if (observer_ != nullptr) observer_->OnProgress(*this);
   }
   return object.id_;
@@ -881,11 +891,24 @@ void Controller::RecordEvent(const char* op, uint32_t object, std::source_locati
                              std::optional<int64_t> value, std::string_view detail,
                              uint32_t woken_thread) {
   const InLockstep in_lockstep;
-  Event* event = NewEvent(op, object, value, detail, woken_thread);
+  FinishEvent(*NewEvent(op, object, value, detail, woken_thread), location);
+}
+
+void Controller::RecordAtomic(const char* op, uint32_t object, std::source_location location,
+                              std::optional<int64_t> value, Order order, uint32_t size) {
+  if (trace_ == nullptr || aborting_) return;
+  const InLockstep in_lockstep;
+  Event* event = NewEvent(op, object, value, {}, kNoThread);
+  event->set_order(ToProto(order));
+  event->set_size(size);
+  FinishEvent(*event, location);
+}
+
+void Controller::FinishEvent(Event& event, const std::source_location& location) {
   if (executor_ != nullptr) {
-    executor_->LocateEvent(*event, location);
+    executor_->LocateEvent(event, location);
   } else {
-    LocateCall(location, event->mutable_location());
+    LocateCall(location, event.mutable_location());
   }
   if (observer_ != nullptr) observer_->OnProgress(*this);
 }

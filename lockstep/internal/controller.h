@@ -342,6 +342,11 @@ class Controller {
     }
   }
 
+  // Records an operation of an atomic object (lockstep::sync::atomic) with
+  // its memory order and size (only when recording).
+  void RecordAtomic(const char* op, uint32_t object, std::source_location location,
+                    std::optional<int64_t> value, Order order, uint32_t size);
+
  private:
   friend class ObjectBase;
   struct ThreadState;
@@ -356,6 +361,8 @@ class Controller {
   static ForeignUseHandler foreign_use_handler_;
   void RecordEvent(const char* op, uint32_t object, std::source_location location,
                    std::optional<int64_t> value, std::string_view detail, uint32_t woken_thread);
+  // Locates a new event at `location` (see LocateCall) and tells the observer.
+  void FinishEvent(Event& event, const std::source_location& location);
   // A new event of the current thread, but for its location.
   Event* NewEvent(const char* op, uint32_t object, std::optional<int64_t> value,
                   std::string_view detail, uint32_t woken_thread);
@@ -384,7 +391,7 @@ class Controller {
   // Makes a blocked thread runnable (notified).
   void Wake(ThreadState& thread);
   void CheckNotAborting();
-  bool Teardown();
+  void Teardown();
   void ReportDeadlock();
   void AppendDecision(Decision::Kind kind, uint32_t value, uint32_t options);
 
