@@ -23,10 +23,14 @@
 #define LOCKSTEP_SYNC_H_
 
 #include "lockstep/sync/atomic.h"
+#include "lockstep/sync/barrier.h"
 #include "lockstep/sync/chrono.h"
 #include "lockstep/sync/condition_variable.h"
 #include "lockstep/sync/future.h"
+#include "lockstep/sync/latch.h"
 #include "lockstep/sync/mutex.h"
+#include "lockstep/sync/once.h"
+#include "lockstep/sync/semaphore.h"
 #include "lockstep/sync/stop_token.h"
 #include "lockstep/sync/thread.h"
 
