@@ -11,6 +11,9 @@
 //
 // Fixed: two condition variables, not_full for producers and not_empty for
 // consumers, so every notify_one wakes a thread that can make progress.
+//
+// Written against the examples' sync namespace (examples/sync.h): std's
+// types in production, Lockstep's in tests.
 #ifndef EXAMPLES_BOUNDED_QUEUE_H_
 #define EXAMPLES_BOUNDED_QUEUE_H_
 
@@ -18,8 +21,7 @@
 #include <deque>
 #include <mutex>
 
-#include "lockstep/condvar.h"
-#include "lockstep/mutex.h"
+#include "examples/sync.h"
 
 namespace examples {
 
@@ -29,7 +31,7 @@ class BuggyBoundedQueue {
 
   // Waits while the queue is full, then appends `item`.
   void Put(int item) {
-    std::unique_lock<lockstep::Mutex> lock(mutex_);
+    std::unique_lock lock(mutex_);
     changed_.wait(lock, [&] { return items_.size() < capacity_; });
     items_.push_back(item);
     changed_.notify_one();  // meant for a consumer; may wake a producer
@@ -37,7 +39,7 @@ class BuggyBoundedQueue {
 
   // Waits while the queue is empty, then removes the oldest item.
   int Take() {
-    std::unique_lock<lockstep::Mutex> lock(mutex_);
+    std::unique_lock lock(mutex_);
     changed_.wait(lock, [&] { return !items_.empty(); });
     const int item = items_.front();
     items_.pop_front();
@@ -47,8 +49,8 @@ class BuggyBoundedQueue {
 
  private:
   const size_t capacity_;
-  lockstep::Mutex mutex_{"queue"};
-  lockstep::CondVar changed_{"changed"};
+  sync::mutex mutex_;
+  sync::condition_variable changed_;
   std::deque<int> items_;
 };
 
@@ -58,7 +60,7 @@ class FixedBoundedQueue {
 
   // Waits while the queue is full, then appends `item`.
   void Put(int item) {
-    std::unique_lock<lockstep::Mutex> lock(mutex_);
+    std::unique_lock lock(mutex_);
     not_full_.wait(lock, [&] { return items_.size() < capacity_; });
     items_.push_back(item);
     not_empty_.notify_one();
@@ -66,7 +68,7 @@ class FixedBoundedQueue {
 
   // Waits while the queue is empty, then removes the oldest item.
   int Take() {
-    std::unique_lock<lockstep::Mutex> lock(mutex_);
+    std::unique_lock lock(mutex_);
     not_empty_.wait(lock, [&] { return !items_.empty(); });
     const int item = items_.front();
     items_.pop_front();
@@ -76,9 +78,9 @@ class FixedBoundedQueue {
 
  private:
   const size_t capacity_;
-  lockstep::Mutex mutex_{"queue"};
-  lockstep::CondVar not_full_{"not_full"};
-  lockstep::CondVar not_empty_{"not_empty"};
+  sync::mutex mutex_;
+  sync::condition_variable not_full_;
+  sync::condition_variable not_empty_;
   std::deque<int> items_;
 };
 

@@ -7,4 +7,12 @@ EXAMPLES = [
     "cache",
     "lazy_init",
     "request_reply",
+    "thread_pool",
+]
+
+# Examples written against examples/sync.h (std:: in production, Lockstep in
+# tests): their tests use the lockstep variant of :sync_scenarios.
+SYNC_EXAMPLES = [
+    "bounded_queue",
+    "thread_pool",
 ]

@@ -41,9 +41,13 @@ const BuggyExample kBuggy[] = {
     {"lazy_init_buggy_test", "BuggyLazyInit.EveryThreadSeesInitializedWidget", "assertion"},
     {"bounded_queue_buggy_test", "BuggyBoundedQueue.ProducersAndConsumersFinish", "deadlock"},
     {"request_reply_buggy_test", "BuggyRequestReply.AnswersMatchTheirRequests", "assertion"},
+    {"thread_pool_buggy_test", "BuggyThreadPool.ShutdownRace", "deadlock"},
+    {"thread_pool_buggy_test", "BuggyThreadPool.PromiseSetTwice", "exception"},
+    {"thread_pool_buggy_test", "BuggyThreadPool.WaitWithoutRecheck", "assertion"},
+    {"thread_pool_buggy_test", "BuggyThreadPool.LatchMisuse", "deadlock"},
 };
-const char* const kFixed[] = {"cache_test", "bank_transfer_test", "lazy_init_test",
-                              "bounded_queue_test", "request_reply_test"};
+const char* const kFixed[] = {"cache_test",         "bank_transfer_test", "lazy_init_test",
+                              "bounded_queue_test", "request_reply_test", "thread_pool_test"};
 
 std::string ExamplesDir() {
   const char* dir = std::getenv("LOCKSTEP_EXAMPLES_DIR");
@@ -106,7 +110,7 @@ class E2eTest : public testing::Test {
 
   // Runs a buggy example with its trace dir and XML report in dir_.
   Outcome RunBuggy(const BuggyExample& example) {
-    return RunCommand(Binary(example.binary) +
+    return RunCommand(Binary(example.binary) + " --gtest_filter=" + example.test +
                       " --lockstep_trace_dir=" + (dir_ / "traces").string() +
                       " --gtest_output=xml:" + (dir_ / "report.xml").string());
   }

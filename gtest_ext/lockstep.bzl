@@ -55,3 +55,35 @@ def lockstep_instrumented_library(name, copts = [], deps = [], tags = [], **kwar
         target_compatible_with = instrumented_compatible_with(),
         **kwargs
     )
+
+def lockstep_sync_library(name, deps = [], sync_deps = [], defines = [], **kwargs):
+    """A cc_library written against a switched `sync` namespace, in two variants.
+
+        load("@lockstep//gtest_ext:lockstep.bzl", "lockstep_sync_library")
+
+        lockstep_sync_library(
+            name = "queue",
+            srcs = ["queue.cc"],
+            hdrs = ["queue.h", "sync.h"],
+        )
+
+    `name` is the production library: std:: types, no dependency on Lockstep.
+    `name + "_lockstep"` is the same code built with LOCKSTEP_SYNC defined
+    (propagated to its dependents), so the library's switch header (see
+    lockstep/sync.h) names lockstep::sync's types; tests depend on it.
+    `sync_deps` are libraries made by this macro that this one uses: the
+    lockstep variant depends on their lockstep variants, since a binary must
+    not mix the two variants of one library.
+    """
+    native.cc_library(
+        name = name,
+        deps = deps + sync_deps,
+        defines = defines,
+        **kwargs
+    )
+    native.cc_library(
+        name = name + "_lockstep",
+        deps = deps + [dep + "_lockstep" for dep in sync_deps] + [Label("//lockstep")],
+        defines = defines + ["LOCKSTEP_SYNC"],
+        **kwargs
+    )

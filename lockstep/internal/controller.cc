@@ -229,6 +229,7 @@ void Controller::BeginIteration(Strategy& strategy, uint64_t iteration, uint64_t
   hash_ = 0;
   aborting_ = false;
   last_blocked_ = kNoThread;
+  deadlock_reporter_ = kNoThread;
   failure_.reset();
   decisions_.clear();
   if (race_detector_ != nullptr) race_detector_->Reset();
@@ -409,7 +410,13 @@ void Controller::FinishThread(uint32_t id) {
     return;
   }
   next_ = PickNext();
-  if (next_ == kNoThread && !aborting_ && outside_count_ == 0) ReportDeadlock();
+  if (next_ == kNoThread && !aborting_ && outside_count_ == 0) {
+    if (executor_ != nullptr) return ReportDeadlock();
+    // A fiber hands over to the blocked thread that reports the deadlock,
+    // which locates it on its own stack (see BlockCurrent).
+    deadlock_reporter_ = DeadlockReporter();
+    next_ = deadlock_reporter_;
+  }
 }
 
 void Controller::AbortCurrent() {
@@ -639,6 +646,13 @@ WakeReason Controller::BlockCurrent(const ObjectBase* object, uint32_t join_targ
   }
   CheckNotAborting();
   if (aborting_) return WakeReason::kAborted;
+  if (deadlock_reporter_ == me) {
+    // Handed the deadlock a finished thread found, to report from this stack.
+    deadlock_reporter_ = kNoThread;
+    ReportDeadlock();
+    AbortCurrent();
+    return WakeReason::kAborted;
+  }
   // Woken by an operation on the object: what it released is acquired.
   if (race_detector_ != nullptr && object != nullptr) {
     race_detector_->Synchronize(me, object->id_);
@@ -776,6 +790,18 @@ void Controller::Join(uint32_t target, std::source_location location) {
   Record("thread.join", 0, location, target);
 }
 
+uint32_t Controller::DeadlockReporter() const {
+  // The thread that blocked last (it closed the cycle), else any blocked one.
+  if (last_blocked_ < thread_count_ &&
+      threads_[last_blocked_]->status == ThreadState::Status::kBlocked) {
+    return last_blocked_;
+  }
+  for (uint32_t t = 0; t < thread_count_; ++t) {
+    if (threads_[t]->status == ThreadState::Status::kBlocked) return t;
+  }
+  return kNoThread;
+}
+
 void Controller::ReportDeadlock() {
   std::string message = "deadlock: no thread can run; blocked:";
   Failure failure;
@@ -800,16 +826,12 @@ void Controller::ReportDeadlock() {
     blocked->set_waiting_for(ValidUtf8(waiting));
     blocked->set_object(object_id);
   }
-  // Report it from the thread that blocked last (it closed the cycle), at
-  // the operation where it blocked.
-  uint32_t reporter = last_blocked_;
-  if (reporter >= thread_count_ || threads_[reporter]->status != ThreadState::Status::kBlocked) {
-    reporter = failure.blocked(0).thread();
-  }
+  const uint32_t reporter = DeadlockReporter();
   const uint32_t running = current_;
   failure.set_kind(Failure::DEADLOCK);
   failure.set_message(message);
-  // The calling stack is the reporter's when it is the thread that just blocked.
+  // At the operation where the reporter blocked: in the user's code when the
+  // calling stack is the reporter's (always, with fibers).
   if (reporter == running) {
     LocateCall(threads_[reporter]->blocked_at, failure.mutable_location());
   } else {

@@ -393,6 +393,8 @@ class Controller {
   void CheckNotAborting();
   void Teardown();
   void ReportDeadlock();
+  // The blocked thread a deadlock is reported from.
+  uint32_t DeadlockReporter() const;
   void AppendDecision(Decision::Kind kind, uint32_t value, uint32_t options);
 
   Settings settings_;
@@ -423,6 +425,8 @@ class Controller {
   uint32_t current_ = 0;
   uint32_t next_ = kNoThread;
   uint32_t last_blocked_ = kNoThread;
+  // A blocked fiber resumed only to report a deadlock (see FinishThread).
+  uint32_t deadlock_reporter_ = kNoThread;
   uint64_t step_ = 0;
   uint64_t now_ns_ = 0;
   uint64_t epoch_ = 0;

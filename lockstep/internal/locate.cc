@@ -220,7 +220,8 @@ bool LocateFrames(void* const* frames, int n, bool first_is_pc, SourceLocation* 
     for (const SourceFrame& frame : Symbolize(pc)) {
       if (IsLibraryFrame(frame)) continue;
       if (!frame.file.empty() && frame.line > 0) {
-        out->set_file(frame.file);
+        // Headers found through `-iquote .` are named "./dir/x.h".
+        out->set_file(frame.file.starts_with("./") ? frame.file.substr(2) : frame.file);
         out->set_line(static_cast<uint32_t>(frame.line));
         out->set_function(frame.function);
       } else {
