@@ -344,7 +344,7 @@ uint32_t Controller::Spawn(std::function<void()> fn, std::string_view name, bool
     info->set_id(id);
     info->set_name(ValidUtf8(thread.name));
     info->set_parent(id == 0 ? 0 : current_);
-    if (id != 0) LocateCall(created_at, info->mutable_created_at());
+    if (id != 0) Locate(created_at, info->mutable_created_at());
     if (observer_ != nullptr) observer_->OnProgress(*this);
   }
   return id;
@@ -394,7 +394,18 @@ void Controller::FinishThread(uint32_t id) {
   }
   next_ = kNoThread;
   if (aborting_) return;
-  Record("thread.exit", 0, thread.created_at);
+  if (executor_ != nullptr) {
+    Record("thread.exit", 0, thread.created_at);  // the executor locates it
+  } else if (trace_ != nullptr) {
+    // Located where the thread was started: its stack has no frame of the
+    // user's left.
+    Event* exit = NewEvent("thread.exit", 0, std::nullopt, {}, kNoThread);
+    SetLocation(exit->mutable_location(), thread.created_at);
+    for (const ThreadInfo& info : trace_->threads()) {
+      if (info.id() == id && info.has_created_at()) *exit->mutable_location() = info.created_at();
+    }
+    if (observer_ != nullptr) observer_->OnProgress(*this);
+  }
   if (id == 0) {
     std::string unjoined;
     for (uint32_t t = 1; t < thread_count_; ++t) {
@@ -833,7 +844,7 @@ void Controller::ReportDeadlock() {
   // At the operation where the reporter blocked: in the user's code when the
   // calling stack is the reporter's (always, with fibers).
   if (reporter == running) {
-    LocateCall(threads_[reporter]->blocked_at, failure.mutable_location());
+    Locate(threads_[reporter]->blocked_at, failure.mutable_location());
   } else {
     SetLocation(failure.mutable_location(), threads_[reporter]->blocked_at);
   }
@@ -846,7 +857,7 @@ void Controller::Fail(Failure::Kind kind, std::string message, std::source_locat
   Failure failure;
   failure.set_kind(kind);
   failure.set_message(std::move(message));
-  LocateCall(location, failure.mutable_location());
+  Locate(location, failure.mutable_location());
   RecordFailure(std::move(failure));
   AbortCurrent();
 }
@@ -886,7 +897,7 @@ uint32_t Controller::Register(ObjectBase& object) {
     info->set_id(object.id_);
     info->set_kind(object.kind_);
     info->set_name(ValidUtf8(object.name_));
-    LocateCall(object.created_at_, info->mutable_created_at());
+    Locate(object.created_at_, info->mutable_created_at());
     if (observer_ != nullptr) observer_->OnProgress(*this);
   }
   return object.id_;
@@ -933,6 +944,12 @@ void Controller::FinishEvent(Event& event, const std::source_location& location)
     LocateCall(location, event.mutable_location());
   }
   if (observer_ != nullptr) observer_->OnProgress(*this);
+}
+
+void Controller::Locate(const std::source_location& where, SourceLocation* out) const {
+  // The native runner locates threads, objects and failures itself.
+  if (executor_ != nullptr) return SetLocation(out, where);
+  LocateCall(where, out);
 }
 
 // --- Instrumented code ----------------------------------------------------

@@ -363,6 +363,8 @@ class Controller {
                    std::optional<int64_t> value, std::string_view detail, uint32_t woken_thread);
   // Locates a new event at `location` (see LocateCall) and tells the observer.
   void FinishEvent(Event& event, const std::source_location& location);
+  // `where`, or with fibers the user's line of the call (see LocateCall).
+  void Locate(const std::source_location& where, SourceLocation* out) const;
   // A new event of the current thread, but for its location.
   Event* NewEvent(const char* op, uint32_t object, std::optional<int64_t> value,
                   std::string_view detail, uint32_t woken_thread);

@@ -8,6 +8,7 @@
 #include <set>
 #include <shared_mutex>
 #include <string>
+#include <thread>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -351,6 +352,21 @@ TEST(SyncTest, WeakCompareExchangeFailsSpuriouslyOnlyWhenAsked) {
   Options options = WithIterations(50);
   options.spurious_wakeups = true;
   EXPECT_EQ(FailureKind(Runner::Run(body, options)), Failure::ASSERTION);
+}
+
+// A std::thread where a sync::thread was meant: the run stops with a MISUSE
+// report naming the OS thread (in the explorer process, which is isolated).
+TEST(SyncTest, StdThreadUsingSyncTypesIsMisuse) {
+  const RunResult result = Runner::Run(
+      [] {
+        sync::mutex m;
+        std::thread t([&] { std::lock_guard lock(m); });
+        t.join();
+      },
+      WithIterations(5));
+  ASSERT_EQ(FailureKind(result), Failure::MISUSE);
+  EXPECT_THAT(result.trace->failure().message(),
+              HasSubstr("not a logical thread of the running Lockstep iteration"));
 }
 
 TEST(SyncTest, OutsideARunEveryOperationThrowsUsageError) {
