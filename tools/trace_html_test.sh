@@ -56,8 +56,8 @@ expect() {
   echo "$name: DOM ok ($threads lanes, $events events, $wakes+$messages arrows)"
 }
 
-expect handoff 3 19 1 2
-expect deadlock 3 6 0 0
+expect handoff 3 18 1 2
+expect deadlock 3 4 0 0
 expect lost_update 3 11 0 0
 
 # The page draws something: a screenshot that is a real, non-trivial PNG.
