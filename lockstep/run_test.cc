@@ -21,6 +21,7 @@
 #include "lockstep/failure.h"
 #include "lockstep/mailbox.h"
 #include "lockstep/mutex.h"
+#include "lockstep/run_test_util.h"
 #include "lockstep/semaphore.h"
 #include "lockstep/thread.h"
 #include "lockstep/time.h"
@@ -41,8 +42,18 @@ namespace lockstep {
 namespace {
 
 using namespace std::chrono_literals;
+using ::lockstep::testing_util::FailureKind;
+using ::lockstep::testing_util::FailureMessage;
 using ::testing::EndsWith;
 using ::testing::HasSubstr;
+
+::lockstep::Options WithIterations(uint64_t iterations) {
+  return ::lockstep::testing_util::WithIterations(iterations, "RunTest");
+}
+
+::lockstep::Options InProcess(uint64_t iterations) {
+  return ::lockstep::testing_util::InProcess(iterations, "RunTest");
+}
 
 void LostUpdate() {
   Atomic<int> counter(0, "counter");
@@ -55,29 +66,6 @@ void LostUpdate() {
 }
 
 // For tests that look at what the body did: no process isolation.
-Options InProcess(uint64_t iterations);
-
-Options WithIterations(uint64_t iterations) {
-  Options options;
-  options.iterations = iterations;
-  options.test_suite = "RunTest";
-  options.test_name = "Body";
-  return options;
-}
-
-Options InProcess(uint64_t iterations) {
-  Options options = WithIterations(iterations);
-  options.isolate = false;
-  return options;
-}
-
-Failure::Kind FailureKind(const RunResult& result) {
-  return result.failed() ? result.trace->failure().kind() : Failure::KIND_UNSPECIFIED;
-}
-
-std::string FailureMessage(const RunResult& result) {
-  return result.failed() ? result.trace->failure().message() : "";
-}
 
 TEST(RunTest, SameSeedGivesIdenticalDecisionsAndTraces) {
   for (StrategyKind kind : {StrategyKind::kRandom, StrategyKind::kPct, StrategyKind::kFairPct,

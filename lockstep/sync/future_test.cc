@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "lockstep/failure.h"
 #include "lockstep/run.h"
+#include "lockstep/run_test_util.h"
 #include "lockstep/sync/chrono.h"
 #include "lockstep/thread.h"
 #include "lockstep/time.h"
@@ -19,23 +20,12 @@ namespace lockstep {
 namespace {
 
 using namespace std::chrono_literals;
+using ::lockstep::testing_util::FailureKind;
+using ::lockstep::testing_util::FailureMessage;
 using ::testing::HasSubstr;
 
-Options InProcess(uint64_t iterations) {
-  Options options;
-  options.iterations = iterations;
-  options.test_suite = "FutureTest";
-  options.test_name = "Body";
-  options.isolate = false;
-  return options;
-}
-
-Failure::Kind FailureKind(const RunResult& result) {
-  return result.failed() ? result.trace->failure().kind() : Failure::KIND_UNSPECIFIED;
-}
-
-std::string FailureMessage(const RunResult& result) {
-  return result.failed() ? result.trace->failure().message() : "";
+::lockstep::Options InProcess(uint64_t iterations) {
+  return ::lockstep::testing_util::InProcess(iterations, "FutureTest");
 }
 
 // Runs `body` and expects no iteration to fail.

@@ -11,6 +11,7 @@
 #include "lockstep/atomic.h"
 #include "lockstep/failure.h"
 #include "lockstep/run.h"
+#include "lockstep/run_test_util.h"
 #include "lockstep/thread.h"
 
 namespace {
@@ -25,24 +26,15 @@ using ::lockstep::Runner;
 using ::lockstep::RunResult;
 using ::lockstep::spawn;
 using ::lockstep::Thread;
+using ::lockstep::testing_util::FailureKind;
+using ::lockstep::testing_util::FailureMessage;
 using ::testing::HasSubstr;
 
+::lockstep::Options InProcess(uint64_t iterations) {
+  return ::lockstep::testing_util::InProcess(iterations, "LatchTest");
+}
+
 static_assert(sync::latch::max() == std::numeric_limits<std::ptrdiff_t>::max());
-
-Options InProcess(uint64_t iterations) {
-  Options options;
-  options.iterations = iterations;
-  options.isolate = false;
-  return options;
-}
-
-Failure::Kind FailureKind(const RunResult& result) {
-  return result.failed() ? result.trace->failure().kind() : Failure::KIND_UNSPECIFIED;
-}
-
-std::string FailureMessage(const RunResult& result) {
-  return result.failed() ? result.trace->failure().message() : "";
-}
 
 // Written against `sync`, as production code would be: workers publish
 // their part and count down; the consumer waits, then reads every part.

@@ -10,6 +10,7 @@
 #include "lockstep/atomic.h"
 #include "lockstep/failure.h"
 #include "lockstep/run.h"
+#include "lockstep/run_test_util.h"
 #include "lockstep/sync/semaphore.h"
 #include "lockstep/thread.h"
 
@@ -25,21 +26,12 @@ using ::lockstep::Runner;
 using ::lockstep::RunResult;
 using ::lockstep::spawn;
 using ::lockstep::Thread;
+using ::lockstep::testing_util::FailureKind;
+using ::lockstep::testing_util::FailureMessage;
 using ::testing::HasSubstr;
 
-Options InProcess(uint64_t iterations) {
-  Options options;
-  options.iterations = iterations;
-  options.isolate = false;
-  return options;
-}
-
-Failure::Kind FailureKind(const RunResult& result) {
-  return result.failed() ? result.trace->failure().kind() : Failure::KIND_UNSPECIFIED;
-}
-
-std::string FailureMessage(const RunResult& result) {
-  return result.failed() ? result.trace->failure().message() : "";
+::lockstep::Options InProcess(uint64_t iterations) {
+  return ::lockstep::testing_util::InProcess(iterations, "OnceTest");
 }
 
 // Lazy initialization, as production code writes it: every caller sees the

@@ -13,6 +13,7 @@
 #include "lockstep/atomic.h"
 #include "lockstep/failure.h"
 #include "lockstep/run.h"
+#include "lockstep/run_test_util.h"
 #include "lockstep/sync/chrono.h"
 #include "lockstep/thread.h"
 #include "lockstep/time.h"
@@ -29,27 +30,18 @@ using ::lockstep::Runner;
 using ::lockstep::RunResult;
 using ::lockstep::spawn;
 using ::lockstep::Thread;
+using ::lockstep::testing_util::FailureKind;
+using ::lockstep::testing_util::FailureMessage;
 using ::testing::HasSubstr;
+
+::lockstep::Options InProcess(uint64_t iterations) {
+  return ::lockstep::testing_util::InProcess(iterations, "SemaphoreTest");
+}
 using namespace std::chrono_literals;
 
 static_assert(sync::counting_semaphore<>::max() == std::numeric_limits<std::ptrdiff_t>::max());
 static_assert(sync::counting_semaphore<5>::max() == 5);
 static_assert(sync::binary_semaphore::max() == 1);
-
-Options InProcess(uint64_t iterations) {
-  Options options;
-  options.iterations = iterations;
-  options.isolate = false;
-  return options;
-}
-
-Failure::Kind FailureKind(const RunResult& result) {
-  return result.failed() ? result.trace->failure().kind() : Failure::KIND_UNSPECIFIED;
-}
-
-std::string FailureMessage(const RunResult& result) {
-  return result.failed() ? result.trace->failure().message() : "";
-}
 
 // A pool of `slots` connections shared by four clients, which the code
 // assumes never has more than two in use.

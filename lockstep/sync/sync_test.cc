@@ -15,25 +15,19 @@
 #include "lockstep/failure.h"
 #include "lockstep/options.h"
 #include "lockstep/run.h"
+#include "lockstep/run_test_util.h"
 
 namespace lockstep {
 namespace {
 
 namespace sync = ::lockstep::sync;
 using namespace std::chrono_literals;
+using ::lockstep::testing_util::FailureKind;
 using ::testing::EndsWith;
 using ::testing::HasSubstr;
 
-Options WithIterations(uint64_t iterations) {
-  Options options;
-  options.iterations = iterations;
-  options.test_suite = "SyncTest";
-  options.test_name = "Body";
-  return options;
-}
-
-Failure::Kind FailureKind(const RunResult& result) {
-  return result.failed() ? result.trace->failure().kind() : Failure::KIND_UNSPECIFIED;
+::lockstep::Options WithIterations(uint64_t iterations) {
+  return ::lockstep::testing_util::WithIterations(iterations, "SyncTest");
 }
 
 TEST(SyncTest, MutexProtectsAndItsAbsenceIsFound) {
