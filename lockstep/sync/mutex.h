@@ -70,22 +70,49 @@ class MutexModel : public ::lockstep::internal::ObjectBase {
   std::vector<uint32_t> readers_;  // one entry per shared hold
 };
 
-// try_lock_for / try_lock_until and their shared versions, for `Self`
-// whose Model() is its MutexModel.
-template <typename Self>
-class TimedLocking {
+// lock, try_lock and unlock over a MutexModel: the base of every mutex here
+// but `mutex`.
+class ExclusiveLocking {
+ public:
+  ExclusiveLocking(const ExclusiveLocking&) = delete;
+  ExclusiveLocking& operator=(const ExclusiveLocking&) = delete;
+
+  void lock() { model_.Lock(false, false, std::nullopt); }
+  bool try_lock() { return model_.Lock(false, true, std::nullopt); }
+  void unlock() { model_.Unlock(false); }
+
+ protected:
+  ExclusiveLocking(const char* kind, bool recursive, std::source_location created_at)
+      : model_(kind, recursive, created_at) {}
+  MutexModel model_;
+};
+
+// Adds lock_shared, try_lock_shared and unlock_shared.
+class SharedLocking : public ExclusiveLocking {
+ public:
+  void lock_shared() { model_.Lock(true, false, std::nullopt); }
+  bool try_lock_shared() { return model_.Lock(true, true, std::nullopt); }
+  void unlock_shared() { model_.Unlock(true); }
+
+ protected:
+  using ExclusiveLocking::ExclusiveLocking;
+};
+
+// Adds try_lock_for and try_lock_until (in virtual time).
+template <typename Base>
+class TimedLocking : public Base {
  public:
   template <typename Rep, typename Period>
   bool try_lock_for(const std::chrono::duration<Rep, Period>& timeout) {
-    return Model().Lock(false, false, After(timeout));
+    return this->model_.Lock(false, false, After(timeout));
   }
   template <typename Clock, typename Duration>
   bool try_lock_until(const std::chrono::time_point<Clock, Duration>& deadline) {
-    return Model().Lock(false, false, ToVirtual(deadline));
+    return this->model_.Lock(false, false, ToVirtual(deadline));
   }
 
  protected:
-  MutexModel& Model() { return static_cast<Self&>(*this).model_; }
+  using Base::Base;
 };
 
 }  // namespace internal
@@ -108,89 +135,40 @@ class mutex {
 };
 
 // Like std::timed_mutex: lock times out in virtual time.
-class timed_mutex : public internal::TimedLocking<timed_mutex> {
+class timed_mutex : public internal::TimedLocking<internal::ExclusiveLocking> {
  public:
   timed_mutex(std::source_location created_at = std::source_location::current())
-      : model_("timed_mutex", false, created_at) {}
-  timed_mutex(const timed_mutex&) = delete;
-  timed_mutex& operator=(const timed_mutex&) = delete;
-
-  void lock() { model_.Lock(false, false, std::nullopt); }
-  bool try_lock() { return model_.Lock(false, true, std::nullopt); }
-  void unlock() { model_.Unlock(false); }
-
- private:
-  friend class internal::TimedLocking<timed_mutex>;
-  internal::MutexModel model_;
+      : TimedLocking("timed_mutex", false, created_at) {}
 };
 
 // Like std::recursive_mutex.
-class recursive_mutex {
+class recursive_mutex : public internal::ExclusiveLocking {
  public:
   recursive_mutex(std::source_location created_at = std::source_location::current())
-      : model_("recursive_mutex", true, created_at) {}
-  recursive_mutex(const recursive_mutex&) = delete;
-  recursive_mutex& operator=(const recursive_mutex&) = delete;
-
-  void lock() { model_.Lock(false, false, std::nullopt); }
-  bool try_lock() { return model_.Lock(false, true, std::nullopt); }
-  void unlock() { model_.Unlock(false); }
-
- private:
-  internal::MutexModel model_;
+      : ExclusiveLocking("recursive_mutex", true, created_at) {}
 };
 
 // Like std::recursive_timed_mutex.
-class recursive_timed_mutex : public internal::TimedLocking<recursive_timed_mutex> {
+class recursive_timed_mutex : public internal::TimedLocking<internal::ExclusiveLocking> {
  public:
   recursive_timed_mutex(std::source_location created_at = std::source_location::current())
-      : model_("recursive_timed_mutex", true, created_at) {}
-  recursive_timed_mutex(const recursive_timed_mutex&) = delete;
-  recursive_timed_mutex& operator=(const recursive_timed_mutex&) = delete;
-
-  void lock() { model_.Lock(false, false, std::nullopt); }
-  bool try_lock() { return model_.Lock(false, true, std::nullopt); }
-  void unlock() { model_.Unlock(false); }
-
- private:
-  friend class internal::TimedLocking<recursive_timed_mutex>;
-  internal::MutexModel model_;
+      : TimedLocking("recursive_timed_mutex", true, created_at) {}
 };
 
 // Like std::shared_mutex: one writer or many readers; any reader may get in
 // whenever no writer holds it (no writer preference is assumed).
-class shared_mutex {
+class shared_mutex : public internal::SharedLocking {
  public:
   shared_mutex(std::source_location created_at = std::source_location::current())
-      : model_("shared_mutex", false, created_at) {}
-  shared_mutex(const shared_mutex&) = delete;
-  shared_mutex& operator=(const shared_mutex&) = delete;
-
-  void lock() { model_.Lock(false, false, std::nullopt); }
-  bool try_lock() { return model_.Lock(false, true, std::nullopt); }
-  void unlock() { model_.Unlock(false); }
-  void lock_shared() { model_.Lock(true, false, std::nullopt); }
-  bool try_lock_shared() { return model_.Lock(true, true, std::nullopt); }
-  void unlock_shared() { model_.Unlock(true); }
-
- private:
-  internal::MutexModel model_;
+      : SharedLocking("shared_mutex", false, created_at) {}
 };
 
 // Like std::shared_timed_mutex.
-class shared_timed_mutex : public internal::TimedLocking<shared_timed_mutex> {
+class shared_timed_mutex : public internal::TimedLocking<internal::SharedLocking> {
  public:
   shared_timed_mutex(std::source_location created_at = std::source_location::current())
-      : model_("shared_timed_mutex", false, created_at) {}
-  shared_timed_mutex(const shared_timed_mutex&) = delete;
-  shared_timed_mutex& operator=(const shared_timed_mutex&) = delete;
+      : TimedLocking("shared_timed_mutex", false, created_at) {}
 
-  void lock() { model_.Lock(false, false, std::nullopt); }
-  bool try_lock() { return model_.Lock(false, true, std::nullopt); }
-  void unlock() { model_.Unlock(false); }
-  void lock_shared() { model_.Lock(true, false, std::nullopt); }
-  bool try_lock_shared() { return model_.Lock(true, true, std::nullopt); }
-  void unlock_shared() { model_.Unlock(true); }
   template <typename Rep, typename Period>
   bool try_lock_shared_for(const std::chrono::duration<Rep, Period>& timeout) {
     return model_.Lock(true, false, internal::After(timeout));
@@ -199,10 +177,6 @@ class shared_timed_mutex : public internal::TimedLocking<shared_timed_mutex> {
   bool try_lock_shared_until(const std::chrono::time_point<Clock, Duration>& deadline) {
     return model_.Lock(true, false, internal::ToVirtual(deadline));
   }
-
- private:
-  friend class internal::TimedLocking<shared_timed_mutex>;
-  internal::MutexModel model_;
 };
 
 }  // namespace lockstep::sync
