@@ -336,9 +336,8 @@ inline void ExerciseJthread() {
 // Not exercised: native_handle() of the mutexes and condition variables
 // (implementation-defined in std; absent from lockstep::sync), and their
 // constexpr default constructors.
-// TODO(conformance): `static constinit sync::mutex m;` does not compile with
-// lockstep::sync (std::mutex's default constructor is constexpr): "'constinit'
-// variable 'm' does not have a constant initializer".
+// Not exercised: constant initialization (`static constinit sync::mutex m;`),
+// which std::mutex allows and Lockstep's mutexes, objects of the run, do not.
 inline void ExerciseMutex() {
   sync::mutex m;
   m.lock();
@@ -567,8 +566,7 @@ inline void ExerciseSharedTimedMutex() {
 
 // --- condition variables ---------------------------------------------------------
 
-// TODO(conformance): sync::notify_all_at_thread_exit(cv, std::move(lock))
-// is missing: "'notify_all_at_thread_exit' is not a member of 'sync'".
+// Not exercised: std::notify_all_at_thread_exit, which lockstep::sync lacks.
 inline void ExerciseConditionVariable() {
   sync::mutex m;
   sync::condition_variable cv;
@@ -984,16 +982,57 @@ inline void ExerciseMemoryOrderAndAliases() {
         iptr, uptr, imax, umax);
 }
 
-// TODO(conformance): not in lockstep::sync, so not exercised:
-//  * the non-member atomic functions: sync::atomic_load/store/exchange/
-//    compare_exchange_*/fetch_*/wait/notify_* and sync::atomic_flag_test/
-//    test_and_set/clear/wait/notify_* (and their _explicit forms):
-//    "'atomic_fetch_add' is not a member of 'sync'";
-//  * sync::atomic_ref<T> (C++20): "'atomic_ref' is not a member of 'sync'";
-//  * the volatile overloads of atomic<T>'s members: "passing 'volatile
-//    lockstep::sync::atomic<int>' as 'this' argument discards qualifiers";
-//  * constant initialization, `static constinit sync::atomic<int> a{0};`:
-//    "'constinit' variable 'a' does not have a constant initializer".
+// Not in lockstep::sync, so not exercised: sync::atomic_ref<T> (C++20),
+// the volatile overloads of atomic<T>'s members, and constant
+// initialization (`static constinit sync::atomic<int> a{0};`): Lockstep's
+// atomics are objects of the run, not constexpr.
+
+// std's non-member functions over atomic<T> and atomic_flag.
+inline void ExerciseNonMemberAtomics() {
+  sync::atomic<int> a{1};
+  EXPECT_EQ(sync::atomic_load(&a), 1);
+  EXPECT_EQ(sync::atomic_load_explicit(&a, sync::memory_order_acquire), 1);
+  sync::atomic_store(&a, 2);
+  sync::atomic_store_explicit(&a, 3, sync::memory_order_release);
+  EXPECT_EQ(sync::atomic_exchange(&a, 4), 3);
+  EXPECT_EQ(sync::atomic_exchange_explicit(&a, 5, sync::memory_order_acq_rel), 4);
+  int expected = 5;
+  EXPECT_TRUE(sync::atomic_compare_exchange_strong(&a, &expected, 6));
+  expected = 6;
+  EXPECT_TRUE(sync::atomic_compare_exchange_strong_explicit(
+      &a, &expected, 7, sync::memory_order_acq_rel, sync::memory_order_acquire));
+  expected = 7;
+  while (!sync::atomic_compare_exchange_weak(&a, &expected, 8)) {
+  }
+  expected = 8;
+  while (!sync::atomic_compare_exchange_weak_explicit(&a, &expected, 9, sync::memory_order_seq_cst,
+                                                      sync::memory_order_relaxed)) {
+  }
+  EXPECT_EQ(sync::atomic_fetch_add(&a, 1), 9);
+  EXPECT_EQ(sync::atomic_fetch_add_explicit(&a, 1, sync::memory_order_relaxed), 10);
+  EXPECT_EQ(sync::atomic_fetch_sub(&a, 1), 11);
+  EXPECT_EQ(sync::atomic_fetch_sub_explicit(&a, 1, sync::memory_order_relaxed), 10);
+  EXPECT_EQ(sync::atomic_fetch_and(&a, 8), 9);
+  EXPECT_EQ(sync::atomic_fetch_and_explicit(&a, 8, sync::memory_order_relaxed), 8);
+  EXPECT_EQ(sync::atomic_fetch_or(&a, 1), 8);
+  EXPECT_EQ(sync::atomic_fetch_or_explicit(&a, 2, sync::memory_order_relaxed), 9);
+  EXPECT_EQ(sync::atomic_fetch_xor(&a, 1), 11);
+  EXPECT_EQ(sync::atomic_fetch_xor_explicit(&a, 1, sync::memory_order_relaxed), 10);
+  sync::atomic_wait(&a, 0);  // the value is 11: returns at once
+  sync::atomic_wait_explicit(&a, 0, sync::memory_order_acquire);
+  sync::atomic_notify_one(&a);
+  sync::atomic_notify_all(&a);
+
+  // (atomic_flag_test, _wait and _notify_* are Lockstep's too; GCC 12's
+  // libstdc++ does not have them yet.)
+  sync::atomic_flag flag;
+  EXPECT_FALSE(sync::atomic_flag_test_and_set(&flag));
+  EXPECT_TRUE(sync::atomic_flag_test_and_set_explicit(&flag, sync::memory_order_acquire));
+  sync::atomic_flag_clear(&flag);
+  EXPECT_FALSE(sync::atomic_flag_test_and_set_explicit(&flag, sync::memory_order_acq_rel));
+  sync::atomic_flag_clear_explicit(&flag, sync::memory_order_release);
+}
+
 inline void ExerciseAtomics() {
   ExerciseAtomicInteger<int>();
   ExerciseAtomicInteger<unsigned>();
@@ -1003,6 +1042,7 @@ inline void ExerciseAtomics() {
   ExerciseAtomicCommon<Point>(Point{1, 2}, Point{3, 4});
   ExerciseAtomicFlag();
   ExerciseMemoryOrderAndAliases();
+  ExerciseNonMemberAtomics();
 }
 
 // --- latch, barrier, semaphores, call_once ----------------------------------------
@@ -1133,8 +1173,7 @@ inline void ExerciseCallOnce() {
 
 // --- futures -------------------------------------------------------------------------
 
-// TODO(conformance): std::uses_allocator<sync::promise<R>, Alloc> is false
-// for lockstep::sync::promise (std specializes it to true_type).
+static_assert(std::uses_allocator_v<sync::promise<int>, std::allocator<int>>);
 inline void ExercisePromiseAndFuture() {
   // promise<int>: set_value from another thread (by copy and by move).
   sync::promise<int> p;
@@ -1352,10 +1391,14 @@ inline void ExercisePackagedTask() {
   assigned(6, 7);
   EXPECT_EQ(product_of_move.get(), 13);
 
-  // TODO(conformance): packaged_task's deduction guides are missing:
-  // `sync::packaged_task task(&Twice);` and `sync::packaged_task
-  // task([](int x) { return x; });` fail with "class template argument
-  // deduction failed" (std deduces packaged_task<int(int)>).
+  // std's deduction guides: from a function pointer and from a lambda.
+  sync::packaged_task from_function(+[](int x) { return 2 * x; });
+  sync::packaged_task from_lambda([](int x) { return x + 1; });
+  static_assert(std::is_same_v<decltype(from_function), sync::packaged_task<int(int)>>);
+  static_assert(std::is_same_v<decltype(from_lambda), sync::packaged_task<int(int)>>);
+  sync::future<int> doubled = from_function.get_future();
+  from_function(21);
+  EXPECT_EQ(doubled.get(), 42);
 
   // A move-only callable, an exception, a broken task, a void one.
   auto owned = std::make_unique<int>(100);

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -106,7 +107,7 @@ std::string DieName(Dwarf_Die* die) {
 
 // The source frames at `pc` (innermost first): the line table's place, then
 // for each inlined function, the place it was called from.
-std::vector<SourceFrame> Symbolize(uintptr_t pc) {
+std::vector<SourceFrame> SymbolizeUncached(uintptr_t pc) {
   std::vector<SourceFrame> frames;
   Dwfl* dwfl = ProcessModules(false);
   if (dwfl == nullptr) return frames;
@@ -196,6 +197,15 @@ std::vector<SourceFrame> Symbolize(uintptr_t pc) {
     }
   }
   return frames;
+}
+
+// Symbolize, remembered per address: a failing iteration's trace walks the
+// same call sites over and over. Used under the same lock as ProcessModules.
+const std::vector<SourceFrame>& Symbolize(uintptr_t pc) {
+  static auto* cache = new std::unordered_map<uintptr_t, std::vector<SourceFrame>>();
+  auto it = cache->find(pc);
+  if (it == cache->end()) it = cache->emplace(pc, SymbolizeUncached(pc)).first;
+  return it->second;
 }
 
 }  // namespace

@@ -309,6 +309,103 @@ class atomic_flag : public internal::AtomicBase {
   bool set_ = false;
 };
 
+// std's non-member atomic functions, over these types.
+template <typename T>
+T atomic_load(const atomic<T>* a) {
+  return a->load();
+}
+template <typename T>
+T atomic_load_explicit(const atomic<T>* a, memory_order order) {
+  return a->load(order);
+}
+template <typename T>
+void atomic_store(atomic<T>* a, std::type_identity_t<T> desired) {
+  a->store(desired);
+}
+template <typename T>
+void atomic_store_explicit(atomic<T>* a, std::type_identity_t<T> desired, memory_order order) {
+  a->store(desired, order);
+}
+template <typename T>
+T atomic_exchange(atomic<T>* a, std::type_identity_t<T> desired) {
+  return a->exchange(desired);
+}
+template <typename T>
+T atomic_exchange_explicit(atomic<T>* a, std::type_identity_t<T> desired, memory_order order) {
+  return a->exchange(desired, order);
+}
+template <typename T>
+bool atomic_compare_exchange_weak(atomic<T>* a, std::type_identity_t<T>* expected,
+                                  std::type_identity_t<T> desired) {
+  return a->compare_exchange_weak(*expected, desired);
+}
+template <typename T>
+bool atomic_compare_exchange_strong(atomic<T>* a, std::type_identity_t<T>* expected,
+                                    std::type_identity_t<T> desired) {
+  return a->compare_exchange_strong(*expected, desired);
+}
+template <typename T>
+bool atomic_compare_exchange_weak_explicit(atomic<T>* a, std::type_identity_t<T>* expected,
+                                           std::type_identity_t<T> desired, memory_order success,
+                                           memory_order failure) {
+  return a->compare_exchange_weak(*expected, desired, success, failure);
+}
+template <typename T>
+bool atomic_compare_exchange_strong_explicit(atomic<T>* a, std::type_identity_t<T>* expected,
+                                             std::type_identity_t<T> desired, memory_order success,
+                                             memory_order failure) {
+  return a->compare_exchange_strong(*expected, desired, success, failure);
+}
+#define LOCKSTEP_SYNC_ATOMIC_FETCH(op)                                                  \
+  template <typename T>                                                                 \
+  T atomic_fetch_##op(atomic<T>* a, typename atomic<T>::difference_type arg) {          \
+    return a->fetch_##op(arg);                                                          \
+  }                                                                                     \
+  template <typename T>                                                                 \
+  T atomic_fetch_##op##_explicit(atomic<T>* a, typename atomic<T>::difference_type arg, \
+                                 memory_order order) {                                  \
+    return a->fetch_##op(arg, order);                                                   \
+  }
+LOCKSTEP_SYNC_ATOMIC_FETCH(add)
+LOCKSTEP_SYNC_ATOMIC_FETCH(sub)
+LOCKSTEP_SYNC_ATOMIC_FETCH(and)
+LOCKSTEP_SYNC_ATOMIC_FETCH(or)
+LOCKSTEP_SYNC_ATOMIC_FETCH(xor)
+#undef LOCKSTEP_SYNC_ATOMIC_FETCH
+template <typename T>
+void atomic_wait(const atomic<T>* a, typename atomic<T>::value_type old) {
+  a->wait(old);
+}
+template <typename T>
+void atomic_wait_explicit(const atomic<T>* a, typename atomic<T>::value_type old,
+                          memory_order order) {
+  a->wait(old, order);
+}
+template <typename T>
+void atomic_notify_one(atomic<T>* a) {
+  a->notify_one();
+}
+template <typename T>
+void atomic_notify_all(atomic<T>* a) {
+  a->notify_all();
+}
+inline bool atomic_flag_test(const atomic_flag* f) { return f->test(); }
+inline bool atomic_flag_test_explicit(const atomic_flag* f, memory_order order) {
+  return f->test(order);
+}
+inline bool atomic_flag_test_and_set(atomic_flag* f) { return f->test_and_set(); }
+inline bool atomic_flag_test_and_set_explicit(atomic_flag* f, memory_order order) {
+  return f->test_and_set(order);
+}
+inline void atomic_flag_clear(atomic_flag* f) { f->clear(); }
+inline void atomic_flag_clear_explicit(atomic_flag* f, memory_order order) { f->clear(order); }
+inline void atomic_flag_wait(const atomic_flag* f, bool old) { f->wait(old); }
+inline void atomic_flag_wait_explicit(const atomic_flag* f, bool old, memory_order order) {
+  f->wait(old, order);
+}
+inline void atomic_flag_notify_one(atomic_flag* f) { f->notify_one(); }
+inline void atomic_flag_notify_all(atomic_flag* f) { f->notify_all(); }
+
 using atomic_bool = atomic<bool>;
 using atomic_char = atomic<char>;
 using atomic_schar = atomic<signed char>;

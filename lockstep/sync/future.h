@@ -689,6 +689,44 @@ void swap(packaged_task<R(Args...)>& a, packaged_task<R(Args...)>& b) noexcept {
   a.swap(b);
 }
 
+namespace internal {
+// The call signature of a callable's (non-overloaded) operator().
+template <typename Member>
+struct CallSignature;
+template <typename R, typename C, typename... Args>
+struct CallSignature<R (C::*)(Args...)> {
+  using type = R(Args...);
+};
+template <typename R, typename C, typename... Args>
+struct CallSignature<R (C::*)(Args...) const> {
+  using type = R(Args...);
+};
+template <typename R, typename C, typename... Args>
+struct CallSignature<R (C::*)(Args...)&> {
+  using type = R(Args...);
+};
+template <typename R, typename C, typename... Args>
+struct CallSignature<R (C::*)(Args...) const&> {
+  using type = R(Args...);
+};
+template <typename R, typename C, typename... Args>
+struct CallSignature<R (C::*)(Args...) noexcept> {
+  using type = R(Args...);
+};
+template <typename R, typename C, typename... Args>
+struct CallSignature<R (C::*)(Args...) const noexcept> {
+  using type = R(Args...);
+};
+}  // namespace internal
+
+// std's deduction guides: from a function pointer, and from a callable
+// with one operator().
+template <typename R, typename... Args>
+packaged_task(R (*)(Args...)) -> packaged_task<R(Args...)>;
+template <typename F,
+          typename Signature = typename internal::CallSignature<decltype(&F::operator())>::type>
+packaged_task(F) -> packaged_task<Signature>;
+
 // Like std::async: runs f(args...) (decayed copies) and returns the future
 // of its result. launch::async runs it in a new logical thread (named
 // "async"), joined by the first wait that sees the result ready or by the
@@ -724,5 +762,9 @@ requires(!std::is_same_v<std::decay_t<F>, std::launch>)
 }
 
 }  // namespace lockstep::sync
+
+// As for std::promise: a promise uses an allocator (which it ignores).
+template <typename R, typename Alloc>
+struct std::uses_allocator<lockstep::sync::promise<R>, Alloc> : std::true_type {};
 
 #endif  // LOCKSTEP_SYNC_FUTURE_H_
