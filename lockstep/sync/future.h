@@ -1,10 +1,11 @@
 // lockstep::sync futures: std::promise, std::future, std::shared_future,
 // std::packaged_task and std::async with the standard signatures, whose
 // every synchronizing operation is a Lockstep scheduling point. Code written
-// against std:: switches by changing one namespace alias:
+// against std:: switches by changing one namespace alias (see
+// lockstep/sync.h):
 //
-//   namespace sync = ::std;            // production
-//   namespace sync = ::lockstep::sync; // tests
+//   namespace mylib { namespace sync = ::std; }             // production
+//   namespace mylib { namespace sync = ::lockstep::sync; }  // tests
 //
 //   sync::promise<int> p;
 //   sync::future<int> f = p.get_future();
