@@ -121,8 +121,10 @@ std::string FailureReport(const Options& options, const RunResult& result,
       "  explored:  ", result.iterations, " schedules (", result.distinct_schedules,
       " distinct) in ",
       absl::StrFormat("%.2f s", std::chrono::duration<double>(result.elapsed).count()), "\n");
-  const std::string target =
-      context.bazel_target.empty() ? "//<package>:<test target>" : context.bazel_target;
+  // Bazel commands only for a test Bazel runs (outside Bazel there is no
+  // target to name).
+  const std::string& target = context.bazel_target;
+  const bool bazel = !target.empty();
   const std::string file = trace_path.substr(trace_path.find_last_of('/') + 1);
   if (written.ok() && context.under_bazel_test) {
     // The sandbox path is gone when the test ends; bazel zips the outputs.
@@ -154,8 +156,11 @@ std::string FailureReport(const Options& options, const RunResult& result,
   for (const std::string& flag : flags) test_args.push_back("--test_arg=" + flag);
   absl::StrAppend(&report, "  run this schedule again (flags only):\n", "    ",
                   ShellQuote(context.binary), " --gtest_filter=", ShellQuote(test), " ",
-                  absl::StrJoin(flags, " "), "\n", "    bazel test ", target,
-                  " --test_filter=", ShellQuote(test), " ", absl::StrJoin(test_args, " "), "\n");
+                  absl::StrJoin(flags, " "), "\n");
+  if (bazel) {
+    absl::StrAppend(&report, "    bazel test ", target, " --test_filter=", ShellQuote(test), " ",
+                    absl::StrJoin(test_args, " "), "\n");
+  }
   if (written.ok()) {
     std::string replay_path = trace_path;
     std::string unzip;
@@ -166,8 +171,11 @@ std::string FailureReport(const Options& options, const RunResult& result,
     }
     absl::StrAppend(&report, "  replay the trace file:\n", unzip, "    ",
                     ShellQuote(context.binary), " --lockstep_replay=", ShellQuote(replay_path),
-                    "\n", "    bazel test ", target,
-                    " --test_arg=--lockstep_replay=", ShellQuote(replay_path), "\n");
+                    "\n");
+    if (bazel) {
+      absl::StrAppend(&report, "    bazel test ", target,
+                      " --test_arg=--lockstep_replay=", ShellQuote(replay_path), "\n");
+    }
   }
   return report;
 }

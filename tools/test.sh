@@ -35,6 +35,8 @@ cmake -S testdata/consumers/cmake -B "$scratch/cmake" -DLOCKSTEP_DIR="$root" \
   -DLOCKSTEP_WERROR=ON >/dev/null
 cmake --build "$scratch/cmake" -j2 >/dev/null
 "$scratch/cmake/consumer_test"
+# The trace tool is built for the parent project too.
+"$scratch/cmake/lockstep/tools/lockstep_trace" --help >/dev/null
 
 echo "== cmake build + ctest"
 cmake -S . -B build -DLOCKSTEP_WERROR=ON
