@@ -34,15 +34,6 @@ namespace {
 // re-registers in the next.
 std::atomic<uint64_t> g_next_epoch{1};
 
-void SetLocation(SourceLocation* out, const char* file, int line, const char* function) {
-  std::string_view path = file == nullptr ? "" : file;
-  // Headers found through `-iquote .` are named "./dir/x.h"; sources "dir/x.cc".
-  if (path.substr(0, 2) == "./") path.remove_prefix(2);
-  out->set_file(std::string(path));
-  out->set_line(line < 0 ? 0 : static_cast<uint32_t>(line));
-  out->set_function(function == nullptr ? "" : function);
-}
-
 }  // namespace
 
 // --- ObjectBase ---------------------------------------------------------

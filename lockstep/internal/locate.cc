@@ -230,10 +230,7 @@ bool LocateFrames(void* const* frames, int n, bool first_is_pc, SourceLocation* 
     for (const SourceFrame& frame : Symbolize(pc)) {
       if (IsLibraryFrame(frame)) continue;
       if (!frame.file.empty() && frame.line > 0) {
-        // Headers found through `-iquote .` are named "./dir/x.h".
-        out->set_file(frame.file.starts_with("./") ? frame.file.substr(2) : frame.file);
-        out->set_line(static_cast<uint32_t>(frame.line));
-        out->set_function(frame.function);
+        SetLocation(out, frame.file.c_str(), frame.line, frame.function.c_str());
       } else {
         // No line table (built without -g): the module and the offset,
         // which `addr2line -e <binary> <offset>` resolves.
@@ -307,13 +304,17 @@ void FillCaller(SourceLocation* out) {
   if (n > 1) LocateFrames(frames + 1, n - 1, /*first_is_pc=*/false, out);
 }
 
-void SetLocation(SourceLocation* out, const std::source_location& where) {
-  std::string_view path = where.file_name();
+void SetLocation(SourceLocation* out, const char* file, int line, const char* function) {
+  std::string_view path = file == nullptr ? "" : file;
   // Headers found through `-iquote .` are named "./dir/x.h"; sources "dir/x.cc".
   if (path.substr(0, 2) == "./") path.remove_prefix(2);
   out->set_file(std::string(path));
-  out->set_line(where.line());
-  out->set_function(where.function_name());
+  out->set_line(line < 0 ? 0 : static_cast<uint32_t>(line));
+  out->set_function(function == nullptr ? "" : function);
+}
+
+void SetLocation(SourceLocation* out, const std::source_location& where) {
+  SetLocation(out, where.file_name(), static_cast<int>(where.line()), where.function_name());
 }
 
 void LocateCall(const std::source_location& where, SourceLocation* out) {

@@ -32,7 +32,9 @@ bool LocatePc(uintptr_t pc, SourceLocation* out);
 CodeSite SiteOf(uintptr_t pc);
 uintptr_t PcOf(const CodeSite& site);
 
-// `where` (a std::source_location) as a trace's location.
+// A place in the source as a trace's location ("./dir/x.h", as headers
+// found through `-iquote .` are named, becomes "dir/x.h").
+void SetLocation(SourceLocation* out, const char* file, int line, const char* function);
 void SetLocation(SourceLocation* out, const std::source_location& where);
 
 // The user's line for an operation whose source_location default argument
