@@ -52,6 +52,12 @@ class CondVar : public internal::ObjectBase {
     return true;
   }
 
+  // Waits until virtual time reaches `deadline`.
+  std::cv_status wait_until(std::unique_lock<Mutex>& lock, VirtualClock::time_point deadline,
+                            std::source_location location = std::source_location::current()) {
+    return WaitUntil(lock, deadline, location);
+  }
+
   void notify_one(std::source_location location = std::source_location::current());
   void notify_all(std::source_location location = std::source_location::current());
 

@@ -69,7 +69,7 @@ class condition_variable {
     std::unique_lock<::lockstep::Mutex> inner;
     if (lock.owns_lock()) inner = std::unique_lock(lock.mutex()->impl_, std::adopt_lock);
     const cv_status status =
-        deadline ? impl_.wait_for(inner, *deadline - now(), std::source_location::current())
+        deadline ? impl_.wait_until(inner, *deadline, std::source_location::current())
                  : (impl_.wait(inner, std::source_location::current()), cv_status::no_timeout);
     inner.release();  // `lock` owns it
     return status;
@@ -157,7 +157,7 @@ class condition_variable_any {
     if (token != nullptr && token->stop_requested()) return cv_status::no_timeout;
     lock.unlock();
     const cv_status status =
-        deadline ? cv_.wait_for(inner, *deadline - now(), std::source_location::current())
+        deadline ? cv_.wait_until(inner, *deadline, std::source_location::current())
                  : (cv_.wait(inner, std::source_location::current()), cv_status::no_timeout);
     if (inner.owns_lock()) inner.unlock();
     lock.lock();
