@@ -1,4 +1,5 @@
-// Names of the exploration strategies, as used by flags, traces and messages.
+// Names of the exploration strategies, as used by flags, traces and
+// messages, and the checks of the options every runner shares.
 #include "lockstep/options.h"
 
 #include <string>
@@ -80,6 +81,23 @@ absl::StatusOr<Accesses> ParseAccesses(std::string_view name) {
 std::string_view RaceModeName(RaceMode mode) { return kRaceModeNames[static_cast<int>(mode)]; }
 absl::StatusOr<RaceMode> ParseRaceMode(std::string_view name) {
   return ParseName<RaceMode>(name, "races mode", kRaceModeNames);
+}
+
+absl::Status ValidateExploration(const Options& options) {
+  if (options.iterations == 0) return absl::InvalidArgumentError("iterations must be >= 1");
+  if (options.max_steps == 0) return absl::InvalidArgumentError("max_steps must be >= 1");
+  if (options.time_budget.count() < 0) {
+    return absl::InvalidArgumentError("time_budget must not be negative");
+  }
+  if (options.progress_interval.count() < 0) {
+    return absl::InvalidArgumentError("progress_interval must not be negative");
+  }
+  if (options.watchdog.count() <= 0) return absl::InvalidArgumentError("watchdog must be > 0");
+  if (options.shard.count == 0 || options.shard.index >= options.shard.count) {
+    return absl::InvalidArgumentError(absl::StrCat("shard ", options.shard.index, " of ",
+                                                   options.shard.count, " does not exist"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace lockstep

@@ -5,9 +5,11 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
 namespace lockstep {
@@ -52,14 +54,43 @@ enum class RaceMode {
 std::string_view RaceModeName(RaceMode mode);
 absl::StatusOr<RaceMode> ParseRaceMode(std::string_view name);
 
+// One of `count` runs that together explore what one run would (see
+// Options::shard).
+struct Shard {
+  uint32_t index = 0;  // < count
+  uint32_t count = 1;  // >= 1
+};
+
+struct Options;
+
+// Checks the options every runner shares: iterations, max_steps, budgets,
+// watchdog, shard. The error names the option.
+absl::Status ValidateExploration(const Options& options);
+
 struct Options {
-  // Iterations (schedules) to explore; exploration stops at the first failure.
+  // Iterations (schedules) to explore, numbered 0..iterations-1; exploration
+  // stops at the first failure.
   uint64_t iterations = 100;
-  // Base seed; iteration i runs with internal::IterationSeed(seed, i).
+  // Base seed; iteration i runs with internal::IterationSeed(seed, i). Its
+  // schedule depends only on the seed, i, the strategy's options and
+  // pct_step_estimate, never on the iterations run before it.
   uint64_t seed = 1;
+  // When set, run only this iteration (one-step reproduction), ignoring
+  // `iterations` and `shard`.
+  std::optional<uint64_t> only_iteration{};
+  // Split the iterations across runs (GoogleTest shards, machines): every
+  // shard runs iteration 0 (it calibrates the PCT step estimate) and then
+  // iterations i >= 1 with i % shard.count == shard.index, and gets
+  // time_budget / shard.count. Together the shards run exactly the
+  // iterations, with the same schedules, as one run.
+  Shard shard{};
   StrategyKind strategy = StrategyKind::kPct;
   // PCT bug depth d: d-1 priority change points per iteration (>= 1).
   uint32_t pct_depth = 3;
+  // pct, fair_pct, idpct: the step estimate k change points are drawn from
+  // (see strategy/pct.h); 0: 100 for iteration 0, then iteration 0's step
+  // count. The trace of a failing iteration records the k it ran with.
+  uint64_t pct_step_estimate = 0;
   // fair_pct: scheduling steps run under PCT before switching to random.
   uint32_t fair_prefix = 1000;
   // Steps after which an iteration fails as a livelock.
@@ -67,6 +98,9 @@ struct Options {
   // Wall-clock budget: stop starting new iterations once this much time has
   // passed (zero: no budget). At least one iteration always runs.
   std::chrono::nanoseconds time_budget{0};
+  // Print a progress line to stderr this often during exploration (zero:
+  // never). See internal/progress.h.
+  std::chrono::milliseconds progress_interval{0};
   // When set, CondVar waits may wake spuriously, as a strategy decision.
   bool spurious_wakeups = false;
   // Test identity, copied into traces.

@@ -8,6 +8,7 @@
 #include "lockstep/failure.h"
 #include "lockstep/internal/controller.h"
 #include "lockstep/internal/instrumentation.h"
+#include "lockstep/internal/iteration_plan.h"
 #include "lockstep/internal/prng.h"
 #include "lockstep/internal/run_support.h"
 #include "lockstep/strategy/factory.h"
@@ -102,12 +103,7 @@ Trace RecordFailingIteration(const std::function<void()>& body, Controller& cont
 }
 
 absl::Status ValidateOptions(const Options& options) {
-  if (options.iterations == 0) return absl::InvalidArgumentError("iterations must be >= 1");
-  if (options.max_steps == 0) return absl::InvalidArgumentError("max_steps must be >= 1");
-  if (options.time_budget.count() < 0) {
-    return absl::InvalidArgumentError("time_budget must not be negative");
-  }
-  if (options.watchdog.count() <= 0) return absl::InvalidArgumentError("watchdog must be > 0");
+  if (absl::Status status = ValidateExploration(options); !status.ok()) return status;
   if (options.stack_size < 16 * 1024) {
     return absl::InvalidArgumentError("stack_size must be at least 16 KiB");
   }
@@ -144,8 +140,11 @@ RunResult RunInProcess(const std::function<void()>& body, const Options& options
 
   Controller controller(internal::ExploreSettings(options));
   std::unordered_set<uint64_t> schedules;
-  for (uint64_t i = 0; i < options.iterations; ++i) {
-    if (i > 0 && options.time_budget.count() > 0 && elapsed() >= options.time_budget) break;
+  const internal::IterationPlan plan(options);
+  for (uint64_t position = 0;; ++position) {
+    const std::optional<uint64_t> next = plan.IterationAt(position);
+    if (!next || plan.OutOfTime(position, elapsed())) break;
+    const uint64_t i = *next;
     const uint64_t seed = internal::IterationSeed(options.seed, i);
     IterationOutcome outcome = controller.RunIteration(body, strategy, i, seed, nullptr);
     ++result.iterations;

@@ -32,6 +32,7 @@
 #include "absl/strings/str_split.h"
 #include "lockstep/internal/child_process.h"
 #include "lockstep/internal/controller.h"
+#include "lockstep/internal/iteration_plan.h"
 #include "lockstep/internal/prng.h"
 #include "lockstep/internal/run_support.h"
 #include "lockstep/strategy/replay.h"
@@ -278,6 +279,7 @@ class IsolatedRun {
   IsolatedRun(const std::function<void()>& body, const Options& options, SharedMemory memory)
       : body_(body),
         options_(options),
+        plan_(options),
         memory_(std::move(memory)),
         area_(reinterpret_cast<Area*>(memory_.area())) {}
 
@@ -346,7 +348,7 @@ class IsolatedRun {
     RunResult result;
     const auto start = std::chrono::steady_clock::now();
     std::unordered_set<uint64_t> schedules;
-    uint64_t next = 0;
+    uint64_t next = 0;  // the plan's position the next explorer starts at
     while (true) {
       ResetArea();
       const ChildEnd end = RunInChild(
@@ -356,7 +358,7 @@ class IsolatedRun {
       const uint64_t finished = area_->summary_count.load(std::memory_order_acquire);
       for (uint64_t k = 0; k < finished; ++k) {
         const IterationSummary& summary = area_->summaries[k];
-        const uint64_t i = next + k;
+        const uint64_t i = *plan_.IterationAt(next + k);
         strategy.BeginIteration(i, IterationSeed(options_.seed, i));
         strategy.EndIteration(summary.steps);
         result.total_steps += summary.steps;
@@ -373,7 +375,8 @@ class IsolatedRun {
       const bool died = end.kind != ChildEnd::Kind::kReturned;
       if (!died) {
         // A failure Lockstep detected, with its iteration's decisions.
-        Trace trace = HeaderFromOptions(options_, next - 1, IterationSeed(options_.seed, next - 1),
+        const uint64_t failed = *plan_.IterationAt(next - 1);
+        Trace trace = HeaderFromOptions(options_, failed, IterationSeed(options_.seed, failed),
                                         streamed.outcome.strategy());
         AddDecisions(Decisions(*area_), &trace);
         ChildEnd again_end;
@@ -383,11 +386,12 @@ class IsolatedRun {
         result.trace = std::move(trace);
         break;
       }
-      // The explorer died in iteration `next`: run it again, recording, with
-      // the strategy where the explorer's was.
-      const uint64_t seed = IterationSeed(options_.seed, next);
-      strategy.BeginIteration(next, seed);
-      Trace trace = HeaderFromOptions(options_, next, seed, strategy.Config());
+      // The explorer died at position `next`: run its iteration again,
+      // recording, with the strategy where the explorer's was.
+      const uint64_t died_in = *plan_.IterationAt(next);
+      const uint64_t seed = IterationSeed(options_.seed, died_in);
+      strategy.BeginIteration(died_in, seed);
+      Trace trace = HeaderFromOptions(options_, died_in, seed, strategy.Config());
       ChildEnd again_end;
       std::optional<Failure> again = Record(trace, &strategy, again_end);
       Failure failure = FailureFromEnd(end, TraceDecisions(trace), options_);
@@ -399,7 +403,7 @@ class IsolatedRun {
       *trace.mutable_failure() = std::move(failure);
       result.iterations += 1;
       result.total_steps += trace.failure().step();
-      schedules.insert(next ^ 0x9e3779b97f4a7c15ull);  // a schedule of its own
+      schedules.insert(died_in ^ 0x9e3779b97f4a7c15ull);  // a schedule of its own
       result.distinct_schedules = schedules.size();
       result.trace = std::move(trace);
       break;
@@ -417,16 +421,16 @@ class IsolatedRun {
     area_->stream_bytes.store(0);
   }
 
-  // The explorer child: iterations from `first` on, as RunInProcess runs them.
+  // The explorer child: the plan's iterations from position `first` on, as
+  // RunInProcess runs them.
   void ExploreFrom(uint64_t first, Strategy& strategy,
                    std::chrono::steady_clock::time_point start) {
     Controller controller(ExploreSettings(options_));
-    for (uint64_t i = first; i < options_.iterations; ++i) {
-      if (i > 0 && options_.time_budget.count() > 0 &&
-          std::chrono::steady_clock::now() - start >= options_.time_budget) {
-        return;
-      }
-      const uint64_t done = i - first;
+    for (uint64_t position = first;; ++position) {
+      const std::optional<uint64_t> next = plan_.IterationAt(position);
+      if (!next || plan_.OutOfTime(position, std::chrono::steady_clock::now() - start)) return;
+      const uint64_t i = *next;
+      const uint64_t done = position - first;
       if (done == kMaxSummaries) {
         area_->paused.store(1);
         return;
@@ -457,6 +461,7 @@ class IsolatedRun {
 
   const std::function<void()>& body_;
   const Options& options_;
+  const IterationPlan plan_;
   SharedMemory memory_;
   Area* area_;
 };

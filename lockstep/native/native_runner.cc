@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "lockstep/failure.h"
+#include "lockstep/internal/iteration_plan.h"
 #include "lockstep/internal/child_process.h"
 #include "lockstep/internal/controller.h"
 #include "lockstep/internal/instrumentation.h"
@@ -60,15 +61,20 @@ absl::StatusOr<NativeMode> ParseNativeMode(std::string_view name) {
 Options NativeOptions::Common() const {
   return Options{.iterations = iterations,
                  .seed = seed,
+                 .only_iteration = only_iteration,
+                 .shard = shard,
                  .strategy = strategy,
                  .pct_depth = pct_depth,
+                 .pct_step_estimate = pct_step_estimate,
                  .fair_prefix = fair_prefix,
                  .max_steps = max_steps,
                  .time_budget = time_budget,
+                 .progress_interval = progress_interval,
                  .spurious_wakeups = spurious_wakeups,
                  .test_suite = test_suite,
                  .test_name = test_name,
                  .replay = replay,
+                 .watchdog = watchdog,
                  .accesses = accesses,
                  .races = races};
 }
@@ -76,11 +82,16 @@ Options NativeOptions::Common() const {
 void NativeOptions::SetCommon(const Options& o) {
   iterations = o.iterations;
   seed = o.seed;
+  only_iteration = o.only_iteration;
+  shard = o.shard;
   strategy = o.strategy;
   pct_depth = o.pct_depth;
+  pct_step_estimate = o.pct_step_estimate;
   fair_prefix = o.fair_prefix;
   max_steps = o.max_steps;
   time_budget = o.time_budget;
+  progress_interval = o.progress_interval;
+  watchdog = o.watchdog;
   spurious_wakeups = o.spurious_wakeups;
   test_suite = o.test_suite;
   test_name = o.test_name;
@@ -450,15 +461,10 @@ std::string DivergenceNote(const IterationResult& again, uint32_t expirations) {
 }
 
 absl::Status ValidateOptions(const NativeOptions& options) {
-  if (options.iterations == 0) return absl::InvalidArgumentError("iterations must be >= 1");
-  if (options.max_steps == 0) return absl::InvalidArgumentError("max_steps must be >= 1");
-  if (options.time_budget.count() < 0) {
-    return absl::InvalidArgumentError("time_budget must not be negative");
-  }
+  if (absl::Status status = ValidateExploration(options.Common()); !status.ok()) return status;
   if (options.resume_quantum_us == 0) {
     return absl::InvalidArgumentError("resume_quantum_us must be >= 1");
   }
-  if (options.watchdog.count() <= 0) return absl::InvalidArgumentError("watchdog must be > 0");
   if (options.replay != nullptr) {
     if (absl::Status status = ValidateTrace(*options.replay); !status.ok()) return status;
     if (options.replay->runner() != RUNNER_NATIVE_CONTROL) {
@@ -586,8 +592,11 @@ RunResult NativeRunner::Run(const std::function<void()>& body, const NativeOptio
 
   const bool observe = options.mode == NativeMode::kObserve;
   std::unordered_set<uint64_t> schedules;
-  for (uint64_t i = 0; i < options.iterations; ++i) {
-    if (i > 0 && options.time_budget.count() > 0 && elapsed() >= options.time_budget) break;
+  const internal::IterationPlan plan(options.Common());
+  for (uint64_t position = 0;; ++position) {
+    const std::optional<uint64_t> next = plan.IterationAt(position);
+    if (!next || plan.OutOfTime(position, elapsed())) break;
+    const uint64_t i = *next;
     const uint64_t seed = internal::IterationSeed(options.seed, i);
     // Observe mode cannot re-execute a schedule, so it records every
     // iteration as it runs.

@@ -52,6 +52,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "lockstep/internal/sanitizers.h"
@@ -72,13 +73,18 @@ absl::StatusOr<NativeMode> ParseNativeMode(std::string_view name);
 // The options of the controlled runner (same names, same meaning, same
 // order) followed by the native runner's own.
 struct NativeOptions {
+  // As in Options.
   uint64_t iterations = 100;
   uint64_t seed = 1;
+  std::optional<uint64_t> only_iteration{};
+  Shard shard{};
   StrategyKind strategy = StrategyKind::kPct;
   uint32_t pct_depth = 3;
+  uint64_t pct_step_estimate = 0;
   uint32_t fair_prefix = 1000;
   uint64_t max_steps = 10000;
   std::chrono::nanoseconds time_budget{0};
+  std::chrono::milliseconds progress_interval{0};
   bool spurious_wakeups = false;
   std::string test_suite{};
   std::string test_name{};

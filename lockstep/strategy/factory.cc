@@ -32,13 +32,14 @@ absl::StatusOr<std::unique_ptr<Strategy>> MakeStrategy(const Options& options) {
     case StrategyKind::kRandom:
       return std::make_unique<RandomStrategy>();
     case StrategyKind::kPct:
-      return std::make_unique<PctStrategy>(options.pct_depth);
+      return std::make_unique<PctStrategy>(options.pct_depth, options.pct_step_estimate);
     case StrategyKind::kFairPct:
-      return std::make_unique<FairPctStrategy>(options.pct_depth, options.fair_prefix);
+      return std::make_unique<FairPctStrategy>(options.pct_depth, options.fair_prefix,
+                                               options.pct_step_estimate);
     case StrategyKind::kPos:
       return std::make_unique<PosStrategy>();
     case StrategyKind::kIdPct:
-      return std::make_unique<IdPctStrategy>(options.pct_depth);
+      return std::make_unique<IdPctStrategy>(options.pct_depth, options.pct_step_estimate);
   }
   return absl::InvalidArgumentError(
       absl::StrCat("unknown strategy kind ", static_cast<int>(options.strategy)));

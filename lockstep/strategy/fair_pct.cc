@@ -15,8 +15,8 @@ constexpr uint64_t kRandomPartSalt = 0x6661697270637421ull;  // "fairpct!"
 
 }  // namespace
 
-FairPctStrategy::FairPctStrategy(uint32_t depth, uint32_t prefix)
-    : pct_(depth), prefix_(std::max<uint32_t>(prefix, 1)) {}
+FairPctStrategy::FairPctStrategy(uint32_t depth, uint32_t prefix, uint64_t step_estimate)
+    : pct_(depth, step_estimate), prefix_(std::max<uint32_t>(prefix, 1)) {}
 
 void FairPctStrategy::BeginIteration(uint64_t iteration, uint64_t seed) {
   pct_.BeginIteration(iteration, seed);

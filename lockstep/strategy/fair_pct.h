@@ -18,8 +18,8 @@
 // 1/(n * k^(d-1)) with k = min(step estimate, prefix); after the prefix the
 // random scheduler's guarantee applies (every schedule suffix is possible).
 //
-// The PCT step estimate is fed min(steps, prefix) per iteration, because
-// change points after the prefix would never fire.
+// The PCT step estimate is fed min(steps, prefix), because change points
+// after the prefix would never fire.
 #ifndef LOCKSTEP_STRATEGY_FAIR_PCT_H_
 #define LOCKSTEP_STRATEGY_FAIR_PCT_H_
 
@@ -34,7 +34,8 @@ namespace lockstep {
 class FairPctStrategy final : public Strategy {
  public:
   // `depth` >= 1, `prefix` >= 1 (MakeStrategy validates both).
-  FairPctStrategy(uint32_t depth, uint32_t prefix);
+  // `step_estimate`: PCT's fixed k; 0 calibrates it on iteration 0.
+  FairPctStrategy(uint32_t depth, uint32_t prefix, uint64_t step_estimate = 0);
 
   // Starts the PCT part and reseeds the random part (from a value derived
   // from `seed`, so the two parts draw independent streams).

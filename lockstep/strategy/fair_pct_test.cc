@@ -76,7 +76,6 @@ TEST(FairPctStrategyTest, StepEstimateIsCappedAtThePrefix) {
   fair.EndIteration(1000);
   fair.BeginIteration(1, 2);
   EXPECT_EQ(fair.pct().step_estimate(), 50u);
-  fair.EndIteration(20);
   fair.BeginIteration(2, 3);
   EXPECT_EQ(fair.pct().step_estimate(), 50u);
 }

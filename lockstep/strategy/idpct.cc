@@ -8,8 +8,8 @@
 
 namespace lockstep {
 
-IdPctStrategy::IdPctStrategy(uint32_t max_depth)
-    : max_depth_(std::max<uint32_t>(max_depth, 1)), pct_(1) {}
+IdPctStrategy::IdPctStrategy(uint32_t max_depth, uint64_t step_estimate)
+    : max_depth_(std::max<uint32_t>(max_depth, 1)), pct_(1, step_estimate) {}
 
 void IdPctStrategy::BeginIteration(uint64_t iteration, uint64_t seed) {
   pct_.set_depth(static_cast<uint32_t>(1 + iteration % max_depth_));

@@ -14,9 +14,9 @@
 // d <= max_depth runs once, so a bug of depth d <= max_depth is found with
 // probability >= 1/(n * k^(d-1)) per cycle of max_depth iterations.
 //
-// One PctStrategy serves every iteration, so its step estimate k carries
-// across iterations (and, as for PCT, iteration i depends on 0..i-1 through
-// it). The depth depends only on the iteration number.
+// One PctStrategy serves every iteration, with PCT's step estimate k (fixed,
+// or iteration 0's step count; see pct.h). The depth depends only on the
+// iteration number.
 #ifndef LOCKSTEP_STRATEGY_IDPCT_H_
 #define LOCKSTEP_STRATEGY_IDPCT_H_
 
@@ -30,7 +30,8 @@ namespace lockstep {
 class IdPctStrategy final : public Strategy {
  public:
   // `max_depth` >= 1 (MakeStrategy validates it; 0 is treated as 1).
-  explicit IdPctStrategy(uint32_t max_depth);
+  // `step_estimate`: PCT's fixed k; 0 calibrates it on iteration 0.
+  explicit IdPctStrategy(uint32_t max_depth, uint64_t step_estimate = 0);
 
   // Sets the depth to 1 + (iteration % max_depth), then starts PCT.
   void BeginIteration(uint64_t iteration, uint64_t seed) override;

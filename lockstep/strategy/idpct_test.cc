@@ -44,7 +44,7 @@ TEST(IdPctStrategyTest, DepthCyclesWithTheIteration) {
 }
 
 // Iteration i behaves exactly like PCT at depth 1 + i % max_depth, with the
-// step estimate learnt from the earlier iterations of the same object.
+// step estimate calibrated on iteration 0.
 TEST(IdPctStrategyTest, IsPctWithCarriedStepEstimate) {
   IdPctStrategy idpct(2);
   RunIteration(idpct, 0, 11, 40);

@@ -9,16 +9,23 @@
 
 namespace lockstep {
 
-PctStrategy::PctStrategy(uint32_t depth) : depth_(std::max<uint32_t>(depth, 1)) {
+PctStrategy::PctStrategy(uint32_t depth, uint64_t step_estimate)
+    : depth_(std::max<uint32_t>(depth, 1)),
+      fixed_step_estimate_(step_estimate),
+      step_estimate_(step_estimate != 0 ? step_estimate : kInitialStepEstimate) {
   priorities_.reserve(16);
 }
 
 void PctStrategy::set_depth(uint32_t depth) { depth_ = std::max<uint32_t>(depth, 1); }
 
-void PctStrategy::BeginIteration(uint64_t /*iteration*/, uint64_t seed) {
+void PctStrategy::BeginIteration(uint64_t iteration, uint64_t seed) {
   prng_.Reseed(seed);
-  step_estimate_ =
-      any_iteration_ended_ ? std::max<uint64_t>(largest_steps_, 1) : kInitialStepEstimate;
+  iteration_ = iteration;
+  if (fixed_step_estimate_ != 0) {
+    step_estimate_ = fixed_step_estimate_;
+  } else {
+    step_estimate_ = iteration > 0 && calibrated_ != 0 ? calibrated_ : kInitialStepEstimate;
+  }
   priorities_.clear();
   next_yield_priority_ = kChangeBase;
 
@@ -91,8 +98,7 @@ uint32_t PctStrategy::PickThread(const SchedulingPoint& point) {
 uint32_t PctStrategy::PickValue(uint32_t n) { return prng_.Below(n); }
 
 void PctStrategy::EndIteration(uint64_t steps) {
-  largest_steps_ = std::max(largest_steps_, steps);
-  any_iteration_ended_ = true;
+  if (iteration_ == 0) calibrated_ = std::max<uint64_t>(steps, 1);
 }
 
 StrategyConfig PctStrategy::Config() const {

@@ -23,13 +23,15 @@
 // constraints) is found in each iteration with probability at least
 // 1/(n * k^(d-1)).
 //
-// Step estimate k: 100 for the first iteration this object runs; afterwards
-// the largest step count that any earlier iteration of this same object
-// reported through EndIteration (at least 1). The decisions of iteration i
-// therefore depend on the iterations before it in the same run: re-running
-// iteration i alone from its seed reproduces it only if k is the same, so
-// re-running iteration i from flags means re-running iterations 0..i (a
-// recorded trace replays its decisions and does not need k).
+// Step estimate k: fixed when the constructor is given one (the
+// pct_step_estimate option). Otherwise 100 for iteration 0, and for every
+// later iteration the step count of iteration 0 (at least 1), as reported
+// through EndIteration: iteration 0 calibrates. So iteration i's decisions
+// depend only on its seed, the depth and k, never on the iterations between:
+// any iteration re-runs alone from (seed, i, k), and shards of a run (which
+// each run iteration 0 first) make exactly the decisions one run would. An
+// iteration i > 0 that begins before iteration 0 has ended on this object
+// and without a fixed k uses 100; Config() records the k used either way.
 //
 // Yield (a Lockstep extension, not in the paper): when the current thread's
 // pending operation is kYield, its priority drops below every other thread's
@@ -58,7 +60,8 @@ class PctStrategy final : public Strategy {
   static constexpr uint64_t kInitialStepEstimate = 100;
 
   // `depth` >= 1 (MakeStrategy validates it; 0 is treated as 1).
-  explicit PctStrategy(uint32_t depth);
+  // `step_estimate`: a fixed k; 0 calibrates it on iteration 0.
+  explicit PctStrategy(uint32_t depth, uint64_t step_estimate = 0);
 
   // Reseeds, fixes k for this iteration and draws the change points.
   void BeginIteration(uint64_t iteration, uint64_t seed) override;
@@ -70,7 +73,7 @@ class PctStrategy final : public Strategy {
   uint32_t PickThread(const SchedulingPoint& point) override;
   // Uniform in [0, n), from the iteration's generator.
   uint32_t PickValue(uint32_t n) override;
-  // Records `steps` for the step estimate of later iterations.
+  // Iteration 0: records `steps` as the step estimate of later iterations.
   void EndIteration(uint64_t steps) override;
   // name "pct", pct_depth = depth.
   StrategyConfig Config() const override;
@@ -104,9 +107,10 @@ class PctStrategy final : public Strategy {
 
   uint32_t depth_;
   internal::Prng prng_{0};
-  uint64_t step_estimate_ = kInitialStepEstimate;
-  uint64_t largest_steps_ = 0;  // over iterations ended so far
-  bool any_iteration_ended_ = false;
+  uint64_t fixed_step_estimate_;  // 0: calibrated
+  uint64_t step_estimate_;
+  uint64_t iteration_ = 0;
+  uint64_t calibrated_ = 0;  // iteration 0's step count (at least 1); 0: not yet
   // Reused across iterations; indexed by thread id.
   std::vector<uint64_t> priorities_;
   // This iteration's change points sorted by step; next_change_ is the first

@@ -20,8 +20,8 @@ void Begin(PctStrategy& pct, uint64_t seed, uint32_t threads, uint64_t iteration
 
 // `threads` always-enabled threads doing plain writes for `steps` steps.
 std::vector<uint32_t> RunAlwaysEnabled(PctStrategy& pct, uint64_t seed, uint32_t threads,
-                                       uint64_t steps) {
-  Begin(pct, seed, threads);
+                                       uint64_t steps, uint64_t iteration = 0) {
+  Begin(pct, seed, threads, iteration);
   std::vector<uint32_t> enabled(threads);
   for (uint32_t t = 0; t < threads; ++t) enabled[t] = t;
   std::vector<PendingOp> pending(threads, PendingOp{PendingOp::Kind::kWrite, 1});
@@ -142,7 +142,9 @@ TEST(PctStrategyTest, DepthThreeSwitchesAtMostTwice) {
   EXPECT_GE(twice, 50);
 }
 
-TEST(PctStrategyTest, StepEstimateIs100ThenLargestReportedStepCount) {
+// k is 100 for iteration 0 and iteration 0's step count afterwards: the
+// iterations in between do not change it, so any iteration runs alone.
+TEST(PctStrategyTest, StepEstimateIs100ThenIterationZerosStepCount) {
   PctStrategy pct(2);
   EXPECT_EQ(pct.step_estimate(), 100u);
   pct.BeginIteration(0, 1);
@@ -152,16 +154,45 @@ TEST(PctStrategyTest, StepEstimateIs100ThenLargestReportedStepCount) {
   EXPECT_EQ(pct.step_estimate(), 7u);
   pct.EndIteration(30);
   pct.BeginIteration(2, 3);
-  EXPECT_EQ(pct.step_estimate(), 30u);
-  pct.EndIteration(12);  // smaller: the largest so far stays
-  pct.BeginIteration(3, 4);
-  EXPECT_EQ(pct.step_estimate(), 30u);
+  EXPECT_EQ(pct.step_estimate(), 7u);
+  pct.BeginIteration(0, 1);  // iteration 0 again (a shard's calibration)
+  EXPECT_EQ(pct.step_estimate(), 100u);
 
   PctStrategy empty(2);
   empty.BeginIteration(0, 1);
   empty.EndIteration(0);
   empty.BeginIteration(1, 1);
   EXPECT_EQ(empty.step_estimate(), 1u);
+
+  // Before iteration 0 ended on this object: 100 (the runner avoids this).
+  PctStrategy late(2);
+  late.BeginIteration(5, 1);
+  EXPECT_EQ(late.step_estimate(), 100u);
+}
+
+TEST(PctStrategyTest, FixedStepEstimateIsUsedForEveryIteration) {
+  PctStrategy pct(2, 42);
+  for (uint64_t i : {0, 1, 900}) {
+    pct.BeginIteration(i, i + 1);
+    EXPECT_EQ(pct.step_estimate(), 42u);
+    EXPECT_EQ(pct.Config().pct_step_estimate(), 42u);
+    pct.EndIteration(7);
+  }
+}
+
+// The same iteration makes the same decisions whether it runs after its
+// predecessors (k calibrated on iteration 0) or alone with that k fixed.
+TEST(PctStrategyTest, AnIterationRunsAloneWithItsStepEstimate) {
+  PctStrategy explored(3);
+  RunAlwaysEnabled(explored, 11, 3, 60);  // iteration 0: 60 steps
+  explored.EndIteration(60);
+  std::vector<uint32_t> late;
+  for (uint64_t i = 1; i <= 5; ++i) {
+    late = RunAlwaysEnabled(explored, 100 + i, 3, 60, i);
+    explored.EndIteration(10 * i);  // later step counts do not matter
+  }
+  PctStrategy alone(3, 60);
+  EXPECT_EQ(RunAlwaysEnabled(alone, 105, 3, 60, 5), late);
 }
 
 // The change point is drawn in [1, k]: with k = 5 the single switch of a
@@ -179,11 +210,11 @@ TEST(PctStrategyTest, ChangePointsFallWithinTheStepEstimate) {
   for (uint64_t seed = 1; seed <= 50; ++seed) {
     latest = std::max(latest, switch_step(RunAlwaysEnabled(pct, seed, 2, 100)));
   }
-  EXPECT_GT(latest, 50u);  // k = 100 (no EndIteration yet)
+  EXPECT_GT(latest, 50u);  // k = 100 (iteration 0)
 
-  pct.EndIteration(5);
+  PctStrategy five(2, 5);
   for (uint64_t seed = 1; seed <= 50; ++seed) {
-    ASSERT_LE(switch_step(RunAlwaysEnabled(pct, seed, 2, 100)), 5u) << "seed " << seed;
+    ASSERT_LE(switch_step(RunAlwaysEnabled(five, seed, 2, 100)), 5u) << "seed " << seed;
   }
 }
 
@@ -254,8 +285,7 @@ TEST(PctStrategyTest, DynamicallyCreatedThreadsGetRandomPriorities) {
 // A change point lowers the thread below every initial priority, including
 // those of threads created afterwards.
 TEST(PctStrategyTest, ChangedThreadRanksBelowNewThreads) {
-  PctStrategy pct(2);
-  pct.EndIteration(1);  // k = 1: the change point is step 1
+  PctStrategy pct(2, 1);  // k = 1: the change point is step 1
   std::vector<PendingOp> pending(2);
   for (uint64_t seed = 1; seed <= 20; ++seed) {
     Begin(pct, seed, 1);
