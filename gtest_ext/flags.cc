@@ -9,21 +9,31 @@
 
 #include "absl/flags/reflection.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "lockstep/trace_io.h"
 
-LOCKSTEP_FLAG(std::optional<uint64_t>, lockstep_seed, std::nullopt,
-              "Base seed of every TEST_LOCKSTEP (default: the test's own, else 1). "
-              "Env: LOCKSTEP_SEED.");
+LOCKSTEP_FLAG(std::optional<std::string>, lockstep_seed, std::nullopt,
+              "Base seed of every TEST_LOCKSTEP: a number, or 'random' for a fresh one per test "
+              "(printed) (default: the test's own, else 1; --gtest_repeat derives a new one for "
+              "each repetition after the first). Env: LOCKSTEP_SEED.");
 LOCKSTEP_FLAG(std::optional<uint64_t>, lockstep_iterations, std::nullopt,
               "Schedules to explore per TEST_LOCKSTEP (>= 1; default: the test's own, else 100). "
               "Env: LOCKSTEP_ITERATIONS.");
+LOCKSTEP_FLAG(std::optional<uint64_t>, lockstep_iteration, std::nullopt,
+              "Run only this iteration (0-based) of each selected test: reproduces one "
+              "schedule in one iteration's time (the failure report prints the command). "
+              "Env: LOCKSTEP_ITERATION.");
 LOCKSTEP_FLAG(std::optional<std::string>, lockstep_strategy, std::nullopt,
               "Exploration strategy: random, pct, fair_pct, pos or idpct (default: the test's "
               "own, else pct). Env: LOCKSTEP_STRATEGY.");
 LOCKSTEP_FLAG(std::optional<uint32_t>, lockstep_pct_depth, std::nullopt,
               "PCT bug depth d >= 1: d-1 priority change points per schedule (default 3). "
               "Env: LOCKSTEP_PCT_DEPTH.");
+LOCKSTEP_FLAG(std::optional<uint64_t>, lockstep_pct_steps, std::nullopt,
+              "pct, fair_pct, idpct: the step estimate k that change points are drawn from "
+              "(>= 1; default: 100 for iteration 0, then iteration 0's step count). "
+              "Env: LOCKSTEP_PCT_STEPS.");
 LOCKSTEP_FLAG(std::optional<uint32_t>, lockstep_fair_prefix, std::nullopt,
               "fair_pct: scheduling steps run under PCT before switching to random (>= 1; "
               "default 1000). Env: LOCKSTEP_FAIR_PREFIX.");
@@ -37,6 +47,13 @@ LOCKSTEP_FLAG(std::optional<absl::Duration>, lockstep_time_budget, std::nullopt,
               "Explore each TEST_LOCKSTEP until this much time is spent, e.g. 30s or 5m; "
               "without --lockstep_iterations the iteration count is then unlimited. "
               "Env: LOCKSTEP_TIME_BUDGET.");
+LOCKSTEP_FLAG(std::optional<absl::Duration>, lockstep_progress, std::nullopt,
+              "Print a progress line to stderr this often while a test explores (default 10s; "
+              "0 turns it off). Env: LOCKSTEP_PROGRESS.");
+LOCKSTEP_FLAG(std::string, lockstep_summary, "",
+              "Write a JSON summary of every Lockstep test the binary runs to this file (a "
+              "relative path is under $TEST_UNDECLARED_OUTPUTS_DIR when `bazel test` runs the "
+              "binary). Env: LOCKSTEP_SUMMARY.");
 LOCKSTEP_FLAG(std::string, lockstep_replay, "",
               "Replay the schedule in this .lockstep trace file: runs only the test it names, "
               "once, and says whether the failure reproduced. Env: LOCKSTEP_REPLAY.");
@@ -148,6 +165,14 @@ absl::Status ApplyEnvironmentOnce() {
 
 // The checks of the flags defined here.
 absl::Status ValidateCommonFlags() {
+  if (auto seed = absl::GetFlag(FLAGS_lockstep_seed); seed && *seed != "random") {
+    uint64_t parsed;
+    if (!absl::SimpleAtoi(*seed, &parsed)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(FlagSource("lockstep_seed"),
+                       ": expected an unsigned 64-bit number or 'random', got '", *seed, "'"));
+    }
+  }
   if (auto strategy = absl::GetFlag(FLAGS_lockstep_strategy)) {
     if (absl::StatusOr<StrategyKind> kind = ParseStrategyKind(*strategy); !kind.ok()) {
       return absl::InvalidArgumentError(
@@ -169,6 +194,10 @@ absl::Status ValidateCommonFlags() {
       !s.ok()) {
     return s;
   }
+  if (absl::Status s = positive("lockstep_pct_steps", absl::GetFlag(FLAGS_lockstep_pct_steps));
+      !s.ok()) {
+    return s;
+  }
   if (auto depth = absl::GetFlag(FLAGS_lockstep_pct_depth)) {
     if (absl::Status s = positive("lockstep_pct_depth", *depth); !s.ok()) return s;
   }
@@ -181,6 +210,14 @@ absl::Status ValidateCommonFlags() {
           absl::StrCat(FlagSource("lockstep_time_budget"),
                        ": must be a positive, finite duration such as 30s or 5m, got ",
                        absl::FormatDuration(*budget)));
+    }
+  }
+  if (auto progress = absl::GetFlag(FLAGS_lockstep_progress)) {
+    if (*progress < absl::ZeroDuration() || *progress == absl::InfiniteDuration()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(FlagSource("lockstep_progress"),
+                       ": must be a finite duration such as 10s, or 0 for none, got ",
+                       absl::FormatDuration(*progress)));
     }
   }
   if (auto watchdog = absl::GetFlag(FLAGS_lockstep_watchdog)) {
@@ -214,9 +251,11 @@ absl::Status ValidateCommonFlags() {
 }
 
 [[maybe_unused]] const bool kCommonFlagsRegistered = RegisterFlags(
-    {"lockstep_seed", "lockstep_iterations", "lockstep_strategy", "lockstep_pct_depth",
-     "lockstep_fair_prefix", "lockstep_spurious_wakeups", "lockstep_max_steps",
-     "lockstep_time_budget", "lockstep_replay", "lockstep_shrink", "lockstep_isolate",
+    {"lockstep_seed", "lockstep_iterations", "lockstep_iteration", "lockstep_strategy",
+     "lockstep_pct_depth", "lockstep_pct_steps", "lockstep_fair_prefix",
+     "lockstep_spurious_wakeups", "lockstep_max_steps", "lockstep_time_budget",
+     "lockstep_progress", "lockstep_summary", "lockstep_replay", "lockstep_shrink",
+     "lockstep_isolate",
      "lockstep_watchdog", "lockstep_stack_size", "lockstep_accesses", "lockstep_races",
      "lockstep_trace_dir"},
     &ValidateCommonFlags);
@@ -276,8 +315,13 @@ absl::Status ValidateFlags() {
 
 Options EffectiveOptions(const Options& per_test) {
   Options options = per_test;
-  if (auto v = absl::GetFlag(FLAGS_lockstep_seed)) options.seed = *v;
+  // A numeric --lockstep_seed; 'random' is drawn per test by the runner.
+  if (auto v = absl::GetFlag(FLAGS_lockstep_seed); v && *v != "random") {
+    (void)absl::SimpleAtoi(*v, &options.seed);  // validated by ValidateFlags
+  }
   if (auto v = absl::GetFlag(FLAGS_lockstep_iterations)) options.iterations = *v;
+  if (auto v = absl::GetFlag(FLAGS_lockstep_iteration)) options.only_iteration = *v;
+  if (auto v = absl::GetFlag(FLAGS_lockstep_pct_steps)) options.pct_step_estimate = *v;
   if (auto v = absl::GetFlag(FLAGS_lockstep_strategy)) {
     options.strategy = *ParseStrategyKind(*v);  // validated by ValidateFlags
   }
@@ -289,6 +333,8 @@ Options EffectiveOptions(const Options& per_test) {
     options.time_budget = absl::ToChronoNanoseconds(*v);
     if (!absl::GetFlag(FLAGS_lockstep_iterations)) options.iterations = UINT64_MAX;
   }
+  options.progress_interval = absl::ToChronoMilliseconds(
+      absl::GetFlag(FLAGS_lockstep_progress).value_or(absl::Seconds(10)));
   if (auto v = absl::GetFlag(FLAGS_lockstep_isolate)) options.isolate = *v;
   if (auto v = absl::GetFlag(FLAGS_lockstep_watchdog)) {
     options.watchdog = absl::ToChronoMilliseconds(*v);

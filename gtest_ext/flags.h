@@ -5,16 +5,23 @@
 // Flags win over per-test options. An empty value (--lockstep_seed=, or
 // LOCKSTEP_SEED=) is an error, as is any value a flag does not accept.
 //
-//   --lockstep_seed=N          base seed (default: the test's, else 1)
+//   --lockstep_seed=N|random   base seed (default: the test's, else 1);
+//                              random: a fresh one per test, printed;
+//                              --gtest_repeat derives one per repetition
 //   --lockstep_iterations=N    schedules to explore per test
+//   --lockstep_iteration=I     run only iteration I (one-step reproduction)
 //   --lockstep_strategy=NAME   random | pct | fair_pct | pos | idpct
 //   --lockstep_pct_depth=D     PCT bug depth (>= 1)
+//   --lockstep_pct_steps=K     PCT step estimate (default: iteration 0's)
 //   --lockstep_fair_prefix=N   fair_pct: PCT steps before random (>= 1)
 //   --lockstep_spurious_wakeups=BOOL  CondVar waits may wake spuriously
 //   --lockstep_max_steps=N     steps before an iteration counts as livelock
 //   --lockstep_time_budget=T   explore each test for this long (e.g. 30s);
 //                              without --lockstep_iterations, iterations are
-//                              then unlimited
+//                              then unlimited; sharded, each shard gets
+//                              its share
+//   --lockstep_progress=T      progress line on stderr this often (10s)
+//   --lockstep_summary=FILE    JSON summary of the binary's Lockstep tests
 //   --lockstep_replay=FILE     replay one trace file; runs only its test
 //   --lockstep_shrink          minimize a failing schedule (found, or
 //                              replayed) into <name>.shrunk.lockstep
@@ -52,8 +59,12 @@
 #include "lockstep/options.h"
 #include "lockstep/trace.pb.h"
 
-ABSL_DECLARE_FLAG(std::optional<uint64_t>, lockstep_seed);
+ABSL_DECLARE_FLAG(std::optional<std::string>, lockstep_seed);
 ABSL_DECLARE_FLAG(std::optional<uint64_t>, lockstep_iterations);
+ABSL_DECLARE_FLAG(std::optional<uint64_t>, lockstep_iteration);
+ABSL_DECLARE_FLAG(std::optional<uint64_t>, lockstep_pct_steps);
+ABSL_DECLARE_FLAG(std::optional<absl::Duration>, lockstep_progress);
+ABSL_DECLARE_FLAG(std::string, lockstep_summary);
 ABSL_DECLARE_FLAG(std::optional<std::string>, lockstep_strategy);
 ABSL_DECLARE_FLAG(std::optional<uint32_t>, lockstep_pct_depth);
 ABSL_DECLARE_FLAG(std::optional<uint32_t>, lockstep_fair_prefix);

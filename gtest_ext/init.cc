@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "gtest_ext/flags.h"
+#include "gtest_ext/sharding.h"
 
 namespace lockstep {
 namespace gtest_internal {
@@ -87,8 +88,8 @@ void InitGoogleTest(int* argc, char** argv) {
   for (int i = 0; i < *argc; ++i) argv[i] = positional[i];
   argv[*argc] = nullptr;
 
-  for (absl::Status status :
-       {gtest_internal::ApplyEnvironment(), gtest_internal::ValidateFlags()}) {
+  for (absl::Status status : {gtest_internal::ApplyEnvironment(), gtest_internal::ValidateFlags(),
+                              gtest_internal::TakeOverSharding()}) {
     if (!status.ok()) gtest_internal::Die(std::string(status.message()));
   }
   if (const Trace* trace = gtest_internal::ReplayTrace())

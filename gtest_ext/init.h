@@ -13,7 +13,9 @@ namespace lockstep {
 // --lockstep_* flag, the native runner's included when it is linked. With
 // --lockstep_replay, selects the test the trace names. Any bad or empty
 // flag, variable or trace file prints a message naming it and exits with
-// status 1 before a test runs. Call it instead of testing::InitGoogleTest;
+// status 1 before a test runs. Under GoogleTest sharding, Lockstep tests run
+// in every shard, each exploring its share of the iterations (see
+// gtest_ext/sharding.h). Call it instead of testing::InitGoogleTest;
 // lockstep_main does.
 void InitGoogleTest(int* argc, char** argv);
 

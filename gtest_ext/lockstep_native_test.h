@@ -29,6 +29,7 @@
 
 #include "gtest/gtest.h"
 #include "gtest_ext/init.h"
+#include "gtest_ext/sharding.h"
 #include "lockstep/native/native_runner.h"
 
 namespace lockstep::gtest_internal {
@@ -43,6 +44,7 @@ void RunLockstepNativeTest(const NativeOptions& per_test, const std::function<vo
 
 #define TEST_LOCKSTEP_NATIVE(suite, name, ...)                                                 \
   static void LOCKSTEP_INTERNAL_NATIVE_NAME_(suite, name)();                                   \
+  LOCKSTEP_INTERNAL_REGISTER_(suite, name);                                                    \
   TEST(suite, name) {                                                                          \
     ::lockstep::gtest_internal::RunLockstepNativeTest(                                         \
         ::lockstep::NativeOptions{__VA_ARGS__}, &LOCKSTEP_INTERNAL_NATIVE_NAME_(suite, name)); \

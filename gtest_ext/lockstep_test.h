@@ -33,6 +33,7 @@
 
 #include "gtest/gtest.h"
 #include "gtest_ext/init.h"
+#include "gtest_ext/sharding.h"
 #include "lockstep/atomic.h"
 #include "lockstep/condvar.h"
 #include "lockstep/failure.h"
@@ -75,6 +76,7 @@ void RunFixtureIteration() {
 
 #define TEST_LOCKSTEP(suite, name, ...)                                                       \
   static void LOCKSTEP_INTERNAL_NAME_(suite, name, Body)();                                   \
+  LOCKSTEP_INTERNAL_REGISTER_(suite, name);                                                   \
   TEST(suite, name) {                                                                         \
     ::lockstep::gtest_internal::RunLockstepTest(::lockstep::Options{__VA_ARGS__},             \
                                                 &LOCKSTEP_INTERNAL_NAME_(suite, name, Body)); \
@@ -85,6 +87,7 @@ void RunFixtureIteration() {
 // TEST_F tests of the same fixture) but does no SetUp/TearDown of its own:
 // those run around every iteration, on a fresh fixture.
 #define TEST_LOCKSTEP_F(fixture, name, ...)                                                       \
+  LOCKSTEP_INTERNAL_REGISTER_(fixture, name);                                                     \
   class LOCKSTEP_INTERNAL_NAME_(fixture, name, Iteration) : public fixture {                      \
    public:                                                                                        \
     void LockstepSetUp() { this->SetUp(); }                                                       \

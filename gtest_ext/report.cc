@@ -89,18 +89,27 @@ std::string StrategyLabel(const StrategyConfig& s) {
   return s.name();
 }
 
-std::string SummaryLine(const Options& options, const RunResult& result) {
+std::string StrategyLabel(const Options& options) {
+  if (options.strategy == StrategyKind::kIdPct) {
+    return absl::StrCat("idpct d<=", options.pct_depth);
+  }
   StrategyConfig config;
   config.set_name(std::string(StrategyKindName(options.strategy)));
   config.set_pct_depth(options.pct_depth);
   config.set_fair_prefix(options.fair_prefix);
-  config.set_max_pct_depth(options.pct_depth);
-  std::string label = StrategyLabel(config);
-  if (options.strategy == StrategyKind::kIdPct)
-    label = absl::StrCat("idpct d<=", options.pct_depth);
-  return absl::StrFormat("lockstep: %d schedules (%s, seed %d), %d distinct, 0 failures, %.2f s",
-                         result.iterations, label, options.seed, result.distinct_schedules,
-                         std::chrono::duration<double>(result.elapsed).count());
+  return StrategyLabel(config);
+}
+
+std::string SummaryLine(const Options& options, const RunResult& result) {
+  const std::string label = StrategyLabel(options);
+  std::string line = absl::StrFormat(
+      "lockstep: %d schedules (%s, seed %d), %d distinct, %d conflict pairs, 0 failures, %.2f s",
+      result.iterations, label, options.seed, result.distinct_schedules, result.conflict_pairs,
+      std::chrono::duration<double>(result.elapsed).count());
+  if (options.shard.count > 1) {
+    absl::StrAppend(&line, " (shard ", options.shard.index + 1, " of ", options.shard.count, ")");
+  }
+  return line;
 }
 
 std::string FailureReport(const Options& options, const RunResult& result,
@@ -135,14 +144,17 @@ std::string FailureReport(const Options& options, const RunResult& result,
     absl::StrAppend(&report, "  trace:     NOT WRITTEN: ", written.message(), "\n");
   }
 
-  // Exploration is deterministic from iteration 0, so running one more
-  // iteration than the failing one's index reaches the same schedule.
+  // An iteration's schedule depends only on the seed, its index, the
+  // strategy's options and the PCT step estimate it ran with: it runs alone.
   std::vector<std::string> flags = {
       absl::StrCat("--lockstep_seed=", options.seed),
-      absl::StrCat("--lockstep_iterations=", trace.iteration() + 1),
+      absl::StrCat("--lockstep_iteration=", trace.iteration()),
       absl::StrCat("--lockstep_strategy=", std::string(StrategyKindName(options.strategy))),
       absl::StrCat("--lockstep_pct_depth=", options.pct_depth),
   };
+  if (trace.strategy().pct_step_estimate() != 0) {
+    flags.push_back(absl::StrCat("--lockstep_pct_steps=", trace.strategy().pct_step_estimate()));
+  }
   // Options that change the schedule, when not at their defaults.
   const Options defaults;
   if (options.strategy == StrategyKind::kFairPct && options.fair_prefix != defaults.fair_prefix) {
@@ -154,12 +166,12 @@ std::string FailureReport(const Options& options, const RunResult& result,
   }
   std::vector<std::string> test_args;
   for (const std::string& flag : flags) test_args.push_back("--test_arg=" + flag);
-  absl::StrAppend(&report, "  run this schedule again (flags only):\n", "    ",
+  absl::StrAppend(&report, "  run this schedule again (flags only, one iteration):\n", "    ",
                   ShellQuote(context.binary), " --gtest_filter=", ShellQuote(test), " ",
                   absl::StrJoin(flags, " "), "\n");
   if (bazel) {
-    absl::StrAppend(&report, "    bazel test ", target, " --test_filter=", ShellQuote(test), " ",
-                    absl::StrJoin(test_args, " "), "\n");
+    absl::StrAppend(&report, "    bazel test ", target, " --test_filter=", ShellQuote(test),
+                    " --test_sharding_strategy=disabled ", absl::StrJoin(test_args, " "), "\n");
   }
   if (written.ok()) {
     std::string replay_path = trace_path;

@@ -26,6 +26,8 @@ struct CommandContext {
 
 // "pct d=3", "fair_pct d=3 prefix=1000", "idpct d=2 of 1..3", "pos", ...
 std::string StrategyLabel(const StrategyConfig& strategy);
+// The same for a run's options ("idpct d<=3": the depth varies).
+std::string StrategyLabel(const Options& options);
 
 // "lockstep: 100 schedules (pct d=3, seed 1), 87 distinct, 0 failures, 0.41 s"
 std::string SummaryLine(const Options& options, const RunResult& result);

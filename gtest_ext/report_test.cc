@@ -46,6 +46,7 @@ RunResult FailedResult() {
   Trace& trace = result.trace.emplace();
   trace.mutable_strategy()->set_name("pct");
   trace.mutable_strategy()->set_pct_depth(3);
+  trace.mutable_strategy()->set_pct_step_estimate(57);
   trace.set_iteration(17);
   trace.set_iteration_seed(0xabc);
   ThreadInfo* thread = trace.add_threads();
@@ -79,12 +80,14 @@ TEST(FailureReportTest, NamesEverythingAndPrintsBothCommandForms) {
   EXPECT_THAT(report, HasSubstr("base seed 5, iteration 17 (iteration seed 0x0000000000000abc)"));
   EXPECT_THAT(report, HasSubstr("18 schedules (12 distinct)"));
   EXPECT_THAT(report, HasSubstr("trace:     /traces/t.lockstep"));
+  // One iteration, alone: its index and the PCT step estimate it ran with.
   EXPECT_THAT(report, HasSubstr("'/path/to/bank test' --gtest_filter=Bank.Transfer "
-                                "--lockstep_seed=5 --lockstep_iterations=18 "
-                                "--lockstep_strategy=pct --lockstep_pct_depth=3"));
-  EXPECT_THAT(report,
-              HasSubstr("bazel test //bank:test --test_filter=Bank.Transfer "
-                        "--test_arg=--lockstep_seed=5 --test_arg=--lockstep_iterations=18"));
+                                "--lockstep_seed=5 --lockstep_iteration=17 "
+                                "--lockstep_strategy=pct --lockstep_pct_depth=3 "
+                                "--lockstep_pct_steps=57"));
+  EXPECT_THAT(report, HasSubstr("bazel test //bank:test --test_filter=Bank.Transfer "
+                                "--test_sharding_strategy=disabled "
+                                "--test_arg=--lockstep_seed=5 --test_arg=--lockstep_iteration=17"));
   EXPECT_THAT(report, HasSubstr("'/path/to/bank test' --lockstep_replay=/traces/t.lockstep"));
   EXPECT_THAT(report,
               HasSubstr("bazel test //bank:test --test_arg=--lockstep_replay=/traces/t.lockstep"));
@@ -130,11 +133,15 @@ TEST(SummaryLineTest, Format) {
   RunResult result;
   result.iterations = 1000;
   result.distinct_schedules = 987;
+  result.conflict_pairs = 31;
   result.elapsed = std::chrono::milliseconds(410);
   Options options;
   options.seed = 42;
   EXPECT_EQ(SummaryLine(options, result),
-            "lockstep: 1000 schedules (pct d=3, seed 42), 987 distinct, 0 failures, 0.41 s");
+            "lockstep: 1000 schedules (pct d=3, seed 42), 987 distinct, 31 conflict pairs, "
+            "0 failures, 0.41 s");
+  options.shard = {.index = 1, .count = 4};
+  EXPECT_THAT(SummaryLine(options, result), testing::EndsWith("0.41 s (shard 2 of 4)"));
 }
 
 }  // namespace

@@ -5,18 +5,24 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <optional>
+#include <random>
 #include <string>
 #include <system_error>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "gtest/gtest-spi.h"
 #include "gtest/gtest.h"
 #include "gtest_ext/flags.h"
 #include "gtest_ext/lockstep_test.h"
 #include "gtest_ext/report.h"
+#include "gtest_ext/sharding.h"
+#include "gtest_ext/summary.h"
+#include "lockstep/internal/prng.h"
 #include "lockstep/run.h"
 #include "lockstep/shrink.h"
 #include "lockstep/trace_io.h"
@@ -101,6 +107,50 @@ std::string SaveShrunk(const absl::StatusOr<ShrinkResult>& shrunk, const std::st
           : absl::StrCat("             NOT WRITTEN: ", written.message(), "\n"));
 }
 
+// The base seed of this run of the current test: --lockstep_seed=random
+// draws one; each repetition of a test after its first (--gtest_repeat)
+// derives a new one from the base, so repeating explores new schedules. A
+// seed that is not the flag's or the test's own is printed, so a failure
+// under it is reproducible even if the process dies.
+uint64_t SeedOfThisRun(const Options& options) {
+  static std::map<std::string, uint64_t>* runs = new std::map<std::string, uint64_t>();
+  const std::string test = absl::StrCat(options.test_suite, ".", options.test_name);
+  const uint64_t repetition = (*runs)[test]++;
+  uint64_t seed = options.seed;
+  std::string why;
+  if (absl::GetFlag(FLAGS_lockstep_seed) == "random") {
+    std::random_device device;
+    seed = (uint64_t{device()} << 32) | device();
+    why = "random";
+  } else if (repetition > 0) {
+    seed = internal::Mix64(options.seed + repetition * 0xD1B54A32D192ED03ull);
+    why = absl::StrCat("repetition ", repetition + 1, ", derived from base seed ", options.seed);
+  }
+  if (!why.empty()) {
+    std::printf("lockstep: %s explores seed %llu (%s; --lockstep_seed=%llu reruns it)\n",
+                test.c_str(), static_cast<unsigned long long>(seed), why.c_str(),
+                static_cast<unsigned long long>(seed));
+    std::fflush(stdout);
+  }
+  return seed;
+}
+
+// The figures of a run as GoogleTest XML properties (passing or failing).
+void RecordRunProperties(const Options& options, const RunResult& result) {
+  testing::Test::RecordProperty("lockstep_seed", std::to_string(options.seed));
+  testing::Test::RecordProperty("lockstep_strategy", StrategyLabel(options));
+  testing::Test::RecordProperty("lockstep_schedules", std::to_string(result.iterations));
+  testing::Test::RecordProperty("lockstep_distinct", std::to_string(result.distinct_schedules));
+  testing::Test::RecordProperty("lockstep_conflict_pairs", std::to_string(result.conflict_pairs));
+  testing::Test::RecordProperty(
+      "lockstep_elapsed_s",
+      absl::StrFormat("%.3f", std::chrono::duration<double>(result.elapsed).count()));
+  if (options.shard.count > 1) {
+    testing::Test::RecordProperty("lockstep_shard",
+                                  absl::StrCat(options.shard.index + 1, "/", options.shard.count));
+  }
+}
+
 }  // namespace
 
 void RunLockstepTest(const Options& per_test, const std::function<void()>& iteration) {
@@ -121,6 +171,7 @@ void RunAndReport(const Options& per_test, const std::function<RunResult(const O
   Options options = EffectiveOptions(per_test);
   options.test_suite = info->test_suite_name();
   options.test_name = info->name();
+  options.shard = LockstepShard();
   const Trace* replay = ReplayTrace();
   if (replay != nullptr) {
     if (!CheckTraceIsFor(*replay, options.test_suite, options.test_name).ok()) {
@@ -128,6 +179,8 @@ void RunAndReport(const Options& per_test, const std::function<RunResult(const O
                    << replay->test_name();
     }
     options.replay = replay;
+  } else {
+    options.seed = SeedOfThisRun(options);
   }
 
   RunResult result;
@@ -153,8 +206,10 @@ void RunAndReport(const Options& per_test, const std::function<RunResult(const O
     ReportReplay(path, *replay, *result.trace);
     return;
   }
+  RecordRunProperties(options, result);
   if (!result.failed()) {
     std::printf("%s\n", SummaryLine(options, result).c_str());
+    AddToSummary(options, result, "");
     return;
   }
 
@@ -168,9 +223,8 @@ void RunAndReport(const Options& per_test, const std::function<RunResult(const O
   if (error) absolute = path;
   const absl::Status written = WriteTraceFile(trace, absolute.string());
   if (written.ok()) testing::Test::RecordProperty("lockstep_trace", absolute.string());
-  testing::Test::RecordProperty("lockstep_seed", std::to_string(options.seed));
   testing::Test::RecordProperty("lockstep_iteration", std::to_string(trace.iteration()));
-  testing::Test::RecordProperty("lockstep_strategy", StrategyLabel(trace.strategy()));
+  AddToSummary(options, result, written.ok() ? absolute.string() : "");
 
   const SourceLocation& where = trace.failure().location();
   const std::string report = FailureReport(options, result, absolute.string(), written,

@@ -9,6 +9,7 @@
 #include "lockstep/internal/controller.h"
 #include "lockstep/internal/instrumentation.h"
 #include "lockstep/internal/iteration_plan.h"
+#include "lockstep/internal/progress.h"
 #include "lockstep/internal/prng.h"
 #include "lockstep/internal/run_support.h"
 #include "lockstep/strategy/factory.h"
@@ -141,6 +142,7 @@ RunResult RunInProcess(const std::function<void()>& body, const Options& options
   Controller controller(internal::ExploreSettings(options));
   std::unordered_set<uint64_t> schedules;
   const internal::IterationPlan plan(options);
+  internal::ProgressMeter progress(options, plan.budget());
   for (uint64_t position = 0;; ++position) {
     const std::optional<uint64_t> next = plan.IterationAt(position);
     if (!next || plan.OutOfTime(position, elapsed())) break;
@@ -150,6 +152,7 @@ RunResult RunInProcess(const std::function<void()>& body, const Options& options
     ++result.iterations;
     result.total_steps += outcome.steps;
     schedules.insert(outcome.schedule_hash);
+    progress.Update({result.iterations, schedules.size(), controller.coverage().pairs()});
     if (outcome.failure) {
       result.trace = RecordFailingIteration(
           body, controller, internal::HeaderFromOptions(options, i, seed, outcome.strategy_config),
@@ -158,6 +161,7 @@ RunResult RunInProcess(const std::function<void()>& body, const Options& options
     }
   }
   result.distinct_schedules = schedules.size();
+  result.conflict_pairs = controller.coverage().pairs();
   result.elapsed = elapsed();
   return result;
 }

@@ -20,6 +20,10 @@ struct RunResult {
   uint64_t iterations = 0;
   // Distinct decision sequences among them.
   uint64_t distinct_schedules = 0;
+  // Distinct ordered pairs of conflicting operations by call site that the
+  // schedules made happen (see internal/conflict_coverage.h): when more
+  // schedules stop adding pairs, they are unlikely to find new behaviour.
+  uint64_t conflict_pairs = 0;
   // Scheduling steps over all iterations.
   uint64_t total_steps = 0;
   std::chrono::nanoseconds elapsed{0};

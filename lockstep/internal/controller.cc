@@ -18,6 +18,7 @@
 #include "lockstep/internal/in_lockstep.h"
 #include "lockstep/internal/instrumentation.h"
 #include "lockstep/internal/locate.h"
+#include "lockstep/internal/prng.h"
 #include "lockstep/internal/sanitizers.h"
 #include "lockstep/internal/utf8.h"
 
@@ -223,6 +224,7 @@ void Controller::BeginIteration(Strategy& strategy, uint64_t iteration, uint64_t
   deadlock_reporter_ = kNoThread;
   failure_.reset();
   decisions_.clear();
+  coverage_.BeginIteration();
   if (race_detector_ != nullptr) race_detector_->Reset();
   memory_objects_.clear();
   race_.reset();
@@ -599,9 +601,17 @@ void Controller::SchedulePoint(PendingOp op, std::source_location location, bool
   if (pick == kNoThread) return AbortCurrent();
   if (pick != me) SwitchTo(pick);
   CheckNotAborting();
+  if (aborting_) return;
   // The operation happens now, when the thread runs again.
-  if (race_detector_ != nullptr && synchronizes && op.object != 0 && !aborting_) {
-    race_detector_->Synchronize(me, op.object);
+  if (op.object != 0) {
+    // A fiber's site: its source_location (a library's line for calls made
+    // through std's lock wrappers; locating the caller costs a stack walk).
+    coverage_.Executed(me, op,
+                       executor_ != nullptr
+                           ? executor_->CallSite()
+                           : Mix64(reinterpret_cast<uintptr_t>(location.file_name())) +
+                                 location.line());
+    if (race_detector_ != nullptr && synchronizes) race_detector_->Synchronize(me, op.object);
   }
 }
 

@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "absl/functional/function_ref.h"
+#include "lockstep/internal/conflict_coverage.h"
 #include "lockstep/internal/fiber.h"
 #include "lockstep/internal/memory_access.h"
 #include "lockstep/internal/race_detector.h"
@@ -128,6 +129,9 @@ class Executor {
   virtual void LocateEvent(Event& event, const std::source_location& where);
   // The logical thread the calling OS thread is, or kNoThread.
   virtual uint32_t CallerThread(const Controller& controller) const = 0;
+  // Where the calling thread's current operation was called from, as a
+  // number equal for equal call sites (for ConflictCoverage).
+  virtual uint64_t CallSite() const = 0;
   // An atomic operation or scheduled access of instrumented code by the
   // calling thread: a scheduling point, `perform`, then
   // Controller::RecordMemoryOperation. Without a model to run it in (a
@@ -236,6 +240,8 @@ class Controller {
 
   // The decisions of the last iteration.
   const std::vector<DecisionRecord>& decisions() const { return decisions_; }
+  // The conflicting-operation pairs of the iterations run so far.
+  ConflictCoverage& coverage() { return coverage_; }
 
   // --- For primitives -------------------------------------------------
 
@@ -422,6 +428,7 @@ class Controller {
   std::vector<uint32_t> enabled_;
   std::vector<PendingOp> pending_;
   std::vector<DecisionRecord> decisions_;
+  ConflictCoverage coverage_;
   StackPool* stacks_;  // shared by the controllers of this OS thread
   Fiber scheduler_;    // the scheduler context
   uint32_t current_ = 0;

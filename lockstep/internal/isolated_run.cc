@@ -33,6 +33,7 @@
 #include "lockstep/internal/child_process.h"
 #include "lockstep/internal/controller.h"
 #include "lockstep/internal/iteration_plan.h"
+#include "lockstep/internal/progress.h"
 #include "lockstep/internal/prng.h"
 #include "lockstep/internal/run_support.h"
 #include "lockstep/strategy/replay.h"
@@ -57,6 +58,7 @@ constexpr size_t kStreamBytes = size_t{1} << 28;
 struct Area {
   std::atomic<uint64_t> decision_count;  // decisions of the iteration mirrored
   std::atomic<uint64_t> summary_count;   // iterations finished by this explorer
+  std::atomic<uint64_t> conflict_pairs;  // seen by this explorer
   std::atomic<int> paused;               // the explorer stopped: summaries full
   std::atomic<int> overflowed;           // decisions or stream did not fit
   std::atomic<uint64_t> stream_bytes;    // committed bytes of `stream`
@@ -366,6 +368,8 @@ class IsolatedRun {
       }
       result.iterations += finished;
       result.distinct_schedules = schedules.size();
+      // A resumed explorer starts counting afresh: keep the larger count.
+      result.conflict_pairs = std::max(result.conflict_pairs, area_->conflict_pairs.load());
       next += finished;
       const Streamed streamed = ReadStream(*area_);
       if (end.kind == ChildEnd::Kind::kReturned && !streamed.has_outcome) {
@@ -416,6 +420,7 @@ class IsolatedRun {
   void ResetArea() {
     area_->decision_count.store(0);
     area_->summary_count.store(0);
+    area_->conflict_pairs.store(0);
     area_->paused.store(0);
     area_->overflowed.store(0);
     area_->stream_bytes.store(0);
@@ -426,6 +431,8 @@ class IsolatedRun {
   void ExploreFrom(uint64_t first, Strategy& strategy,
                    std::chrono::steady_clock::time_point start) {
     Controller controller(ExploreSettings(options_));
+    ProgressMeter progress(options_, plan_.budget());
+    std::unordered_set<uint64_t> schedules;
     for (uint64_t position = first;; ++position) {
       const std::optional<uint64_t> next = plan_.IterationAt(position);
       if (!next || plan_.OutOfTime(position, std::chrono::steady_clock::now() - start)) return;
@@ -438,7 +445,10 @@ class IsolatedRun {
       IterationOutcome outcome =
           controller.RunIteration(body_, strategy, i, IterationSeed(options_.seed, i), nullptr);
       area_->summaries[done] = {outcome.steps, outcome.schedule_hash};
+      area_->conflict_pairs.store(controller.coverage().pairs(), std::memory_order_relaxed);
       area_->summary_count.store(done + 1, std::memory_order_release);
+      schedules.insert(outcome.schedule_hash);
+      progress.Update({position + 1, schedules.size(), controller.coverage().pairs()});
       if (outcome.failure) {
         // Its decisions, and its failure, for the recording child.
         Mirror mirror(area_);

@@ -32,7 +32,8 @@ using lockstep::native_internal::Real;
 using lockstep::native_internal::Session;
 
 namespace {
-inline bool Managed() { return Session::Managed(); }
+// Always inlined into the interposed function, for its call site.
+__attribute__((always_inline)) inline bool Managed() { return Session::ManagedCall(); }
 inline Session& S() { return Session::Get(); }
 
 // The clock a condition variable measures timed waits with (glibc keeps it

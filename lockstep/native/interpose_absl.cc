@@ -192,7 +192,8 @@ bool AcquiredIf(const Mutex* mu, bool taken) {
   return taken;
 }
 
-inline bool Managed() { return Session::Managed(); }
+// Always inlined into the interposed function, for its call site.
+__attribute__((always_inline)) inline bool Managed() { return Session::ManagedCall(); }
 inline Session& S() { return Session::Get(); }
 
 // While a Notification, BlockingCounter or Barrier call runs, the mutex it

@@ -20,6 +20,7 @@ struct OutcomeHeader {
   uint64_t schedule_hash;
   uint32_t quantum_expirations;
   uint32_t has_failure;
+  uint64_t conflict_pairs;  // followed by that many uint64_t, then a Trace
 };
 }  // namespace
 
@@ -178,10 +179,14 @@ void ChildStream::WriteOutcome(const NativeOutcome& native) {
   if (outcome.failure) *extra.mutable_failure() = *outcome.failure;
   *extra.mutable_strategy() = outcome.strategy_config;
   const std::string bytes = extra.SerializeAsString();
-  std::string record(sizeof(OutcomeHeader), '\0');
+  const size_t pairs_size = native.conflict_pairs.size() * sizeof(uint64_t);
+  std::string record(sizeof(OutcomeHeader) + pairs_size, '\0');
   const OutcomeHeader header{outcome.steps, outcome.schedule_hash, native.quantum_expirations,
-                             outcome.failure ? 1u : 0u};
+                             outcome.failure ? 1u : 0u, native.conflict_pairs.size()};
   std::memcpy(record.data(), &header, sizeof(header));
+  if (pairs_size > 0) {
+    std::memcpy(record.data() + sizeof(header), native.conflict_pairs.data(), pairs_size);
+  }
   record += bytes;
   Append(kOutcome, record.data(), static_cast<uint32_t>(record.size()));
 }
@@ -230,8 +235,14 @@ ChildStream::Contents ChildStream::Read() const {
       case kOutcome: {
         OutcomeHeader header;
         std::memcpy(&header, data, sizeof(header));
+        const size_t pairs_size = header.conflict_pairs * sizeof(uint64_t);
+        contents.conflict_pairs.resize(header.conflict_pairs);
+        if (pairs_size > 0) {
+          std::memcpy(contents.conflict_pairs.data(), data + sizeof(header), pairs_size);
+        }
+        const size_t skip = sizeof(header) + pairs_size;
         Trace extra;
-        extra.ParseFromArray(data + sizeof(header), static_cast<int>(size - sizeof(header)));
+        extra.ParseFromArray(data + skip, static_cast<int>(size - skip));
         contents.finished = true;
         contents.steps = header.steps;
         contents.schedule_hash = header.schedule_hash;

@@ -51,6 +51,7 @@ class ChildStream {
     uint64_t steps = 0;
     uint64_t schedule_hash = 0;
     uint32_t quantum_expirations = 0;
+    std::vector<uint64_t> conflict_pairs;  // new in the child's iteration
     std::optional<Failure> failure;
     StrategyConfig strategy_config;
     int crash_signal = 0;

@@ -22,6 +22,7 @@
 #include "absl/strings/str_split.h"
 #include "lockstep/failure.h"
 #include "lockstep/internal/iteration_plan.h"
+#include "lockstep/internal/progress.h"
 #include "lockstep/internal/child_process.h"
 #include "lockstep/internal/controller.h"
 #include "lockstep/internal/instrumentation.h"
@@ -144,6 +145,9 @@ void EndProcessGroup(int) { kill(0, SIGKILL); }
 
 class IterationRunner {
  public:
+  // The conflicting-operation pairs of the iterations run so far.
+  uint64_t conflict_pairs() const { return controller_->coverage().pairs(); }
+
   IterationRunner(const NativeOptions& options, ChildStream* stream)
       : options_(options), stream_(stream) {
     controller_ = std::make_unique<Controller>(Controller::Settings{
@@ -230,6 +234,7 @@ class IterationRunner {
     result.record = std::move(contents.trace);
     internal::IterationOutcome& outcome = result.native.outcome;
     result.native.quantum_expirations = contents.quantum_expirations;
+    controller_->coverage().Merge(contents.conflict_pairs);
     if (contents.finished) {
       outcome.failure = std::move(contents.failure);
       outcome.steps = contents.steps;
@@ -593,6 +598,7 @@ RunResult NativeRunner::Run(const std::function<void()>& body, const NativeOptio
   const bool observe = options.mode == NativeMode::kObserve;
   std::unordered_set<uint64_t> schedules;
   const internal::IterationPlan plan(options.Common());
+  internal::ProgressMeter progress(options.Common(), plan.budget());
   for (uint64_t position = 0;; ++position) {
     const std::optional<uint64_t> next = plan.IterationAt(position);
     if (!next || plan.OutOfTime(position, elapsed())) break;
@@ -604,6 +610,7 @@ RunResult NativeRunner::Run(const std::function<void()>& body, const NativeOptio
     ++result.iterations;
     result.total_steps += iteration.native.outcome.steps;
     schedules.insert(iteration.native.outcome.schedule_hash);
+    progress.Update({result.iterations, schedules.size(), runner.conflict_pairs()});
     if (!iteration.native.outcome.failure) continue;
     // The failure that happened is the one reported, whatever a
     // re-execution does.
@@ -645,6 +652,7 @@ RunResult NativeRunner::Run(const std::function<void()>& body, const NativeOptio
     break;
   }
   result.distinct_schedules = schedules.size();
+  result.conflict_pairs = runner.conflict_pairs();
   result.elapsed = elapsed();
   return result;
 }

@@ -27,6 +27,7 @@ using internal::kNoThread;
 using internal::LocatedInLockstep;
 
 thread_local Binding t_binding;
+thread_local uintptr_t t_call_site = 0;
 uint64_t g_active_epoch = 0;
 thread_local int PassThrough::depth_ = 0;
 
@@ -195,7 +196,8 @@ NativeOutcome Session::RunIteration(const std::function<void()>& body, Controlle
     lock_.lock();
   }
   const bool main_finished = main_finished_ || controller.Finished(main);
-  NativeOutcome outcome{controller.EndIteration(), expirations_, tables_};
+  NativeOutcome outcome{controller.EndIteration(), expirations_, tables_,
+                        controller.coverage().NewThisIteration()};
   if (trace != nullptr) {
     // The session's tables name callers; the controller's would name itself.
     *trace->mutable_threads() = tables_.threads();
@@ -373,7 +375,8 @@ void Session::Flush() { setup_.stream->Flush(*controller_, tables_, trace_); }
 void Session::FinishChild() {
   Flush();
   const uint32_t expirations = expirations_;
-  setup_.stream->WriteOutcome(NativeOutcome{controller_->EndIteration(), expirations, {}});
+  setup_.stream->WriteOutcome(NativeOutcome{controller_->EndIteration(), expirations, {},
+                                            controller_->coverage().NewThisIteration()});
   // Not exit(): no atexit handler or static destructor may run while the
   // run's threads are stopped wherever they are.
   syscall(SYS_exit_group, 0);

@@ -76,6 +76,9 @@ struct NativeOutcome {
   // The iteration's threads and objects (recorded or not): a failing run's
   // trace needs them to name its failure's thread and blocked objects.
   Trace tables;
+  // The conflicting-operation pairs first seen in this iteration (see
+  // internal::ConflictCoverage), for the parent of an isolated child.
+  std::vector<uint64_t> conflict_pairs;
 };
 
 // The thread's binding to a native iteration.
@@ -84,6 +87,9 @@ struct Binding {
   uint32_t id = 0;
 };
 extern thread_local Binding t_binding;
+// The return address of the interposed call the thread is in: its call site
+// in the code under test (or in a library the code called).
+extern thread_local uintptr_t t_call_site;
 // Epoch of the running native iteration; 0 when none runs.
 extern uint64_t g_active_epoch;  // atomic builtins only (see real.h)
 
@@ -132,6 +138,13 @@ class Session final : public internal::Executor {
   static bool Managed() {
     const uint64_t epoch = __atomic_load_n(&g_active_epoch, __ATOMIC_ACQUIRE);
     return epoch != 0 && t_binding.epoch == epoch && !PassThrough::Active();
+  }
+  // Managed(), noting the call site of the interposed function it is
+  // inlined into (always inlined, so the return address is that function's).
+  __attribute__((always_inline)) static bool ManagedCall() {
+    if (!Managed()) return false;
+    t_call_site = reinterpret_cast<uintptr_t>(__builtin_return_address(0));
+    return true;
   }
 
   // Runs one iteration of `body` in this process and returns when thread 0
@@ -222,6 +235,7 @@ class Session final : public internal::Executor {
   // In the code under test: the first caller outside the standard library,
   // Abseil and Lockstep.
   void LocateEvent(Event& event, const std::source_location& where) override;
+  uint64_t CallSite() const override { return t_call_site; }
   uint32_t CallerThread(const internal::Controller&) const override {
     return Managed() ? t_binding.id : internal::kNoThread;
   }
