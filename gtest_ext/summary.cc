@@ -1,15 +1,15 @@
 #include "gtest_ext/summary.h"
 
-#include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 #include "gtest_ext/flags.h"
 #include "gtest_ext/report.h"
@@ -18,40 +18,52 @@
 namespace lockstep::gtest_internal {
 namespace {
 
-using google::protobuf::Struct;
-
-void Set(Struct& object, const char* key, double number) {
-  (*object.mutable_fields())[key].set_number_value(number);
+// A JSON string. Written by hand rather than through protobuf's JSON
+// printer: google.protobuf.Struct is a map, which crashes in Lockstep's
+// ThreadSanitizer builds (see the guide's Limits).
+std::string Quote(const std::string& text) {
+  std::string out = "\"";
+  for (const unsigned char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c < 0x20) {
+      absl::StrAppendFormat(&out, "\\u%04x", c);
+    } else {
+      out += static_cast<char>(c);  // UTF-8 passes through
+    }
+  }
+  return out + "\"";
 }
-void Set(Struct& object, const char* key, const std::string& text) {
-  (*object.mutable_fields())[key].set_string_value(text);
-}
 
-Struct TestEntry(const Options& options, const RunResult& result, const std::string& trace_path) {
-  Struct test;
-  Set(test, "test", absl::StrCat(options.test_suite, ".", options.test_name));
-  Set(test, "result", result.failed() ? "failed" : "passed");
-  Set(test, "strategy", StrategyLabel(options));
-  Set(test, "seed", std::to_string(options.seed));
-  Set(test, "schedules", static_cast<double>(result.iterations));
-  Set(test, "distinct", static_cast<double>(result.distinct_schedules));
-  Set(test, "conflict_pairs", static_cast<double>(result.conflict_pairs));
-  Set(test, "steps", static_cast<double>(result.total_steps));
-  Set(test, "elapsed_s", std::chrono::duration<double>(result.elapsed).count());
-  Struct shard;
-  Set(shard, "index", options.shard.index);
-  Set(shard, "count", options.shard.count);
-  *(*test.mutable_fields())["shard"].mutable_struct_value() = std::move(shard);
+std::string TestEntry(const Options& options, const RunResult& result,
+                      const std::string& trace_path) {
+  std::vector<std::string> fields = {
+      absl::StrCat("\"test\": ", Quote(absl::StrCat(options.test_suite, ".", options.test_name))),
+      absl::StrCat("\"result\": \"", result.failed() ? "failed" : "passed", "\""),
+      absl::StrCat("\"strategy\": ", Quote(StrategyLabel(options))),
+      absl::StrCat("\"seed\": \"", options.seed, "\""),
+      absl::StrCat("\"schedules\": ", result.iterations),
+      absl::StrCat("\"distinct\": ", result.distinct_schedules),
+      absl::StrCat("\"conflict_pairs\": ", result.conflict_pairs),
+      absl::StrCat("\"steps\": ", result.total_steps),
+      absl::StrFormat("\"elapsed_s\": %.3f", std::chrono::duration<double>(result.elapsed).count()),
+      absl::StrCat("\"shard\": {\"index\": ", options.shard.index,
+                   ", \"count\": ", options.shard.count, "}"),
+  };
   if (result.failed()) {
     const Trace& trace = *result.trace;
-    Struct failure;
-    Set(failure, "kind", std::string(FailureKindName(trace.failure().kind())));
-    Set(failure, "iteration", std::to_string(trace.iteration()));
-    Set(failure, "message", trace.failure().message());
-    if (!trace_path.empty()) Set(failure, "trace", trace_path);
-    *(*test.mutable_fields())["failure"].mutable_struct_value() = std::move(failure);
+    std::vector<std::string> failure = {
+        absl::StrCat("\"kind\": ", Quote(std::string(FailureKindName(trace.failure().kind())))),
+        absl::StrCat("\"iteration\": \"", trace.iteration(), "\""),
+        absl::StrCat("\"message\": ", Quote(trace.failure().message())),
+    };
+    if (!trace_path.empty()) failure.push_back(absl::StrCat("\"trace\": ", Quote(trace_path)));
+    fields.push_back(absl::StrCat("\"failure\": {", absl::StrJoin(failure, ", "), "}"));
   }
-  return test;
+  return absl::StrCat("    {", absl::StrJoin(fields, ", "), "}");
 }
 
 }  // namespace
@@ -76,26 +88,18 @@ void AddToSummary(const Options& options, const RunResult& result, const std::st
   const std::string flag = absl::GetFlag(FLAGS_lockstep_summary);
   if (flag.empty()) return;
   static std::mutex mutex;
-  static Struct* summary = nullptr;
+  static auto* tests = new std::vector<std::string>();
   std::lock_guard<std::mutex> lock(mutex);
-  if (summary == nullptr) {
-    summary = new Struct();
-    const std::vector<std::string> argv = testing::internal::GetArgvs();
-    Set(*summary, "binary", argv.empty() ? std::string() : argv[0]);
-    (*summary->mutable_fields())["tests"].mutable_list_value();
-  }
-  *(*summary->mutable_fields())["tests"].mutable_list_value()->add_values()->mutable_struct_value() =
-      TestEntry(options, result, trace_path);
-
-  std::string json;
-  google::protobuf::util::JsonPrintOptions print;
-  print.add_whitespace = true;
-  const auto status = google::protobuf::util::MessageToJsonString(*summary, &json, print);
+  tests->push_back(TestEntry(options, result, trace_path));
+  const std::vector<std::string> argv = testing::internal::GetArgvs();
+  const std::string json =
+      absl::StrCat("{\n  \"binary\": ", Quote(argv.empty() ? std::string() : argv[0]),
+                   ",\n  \"tests\": [\n", absl::StrJoin(*tests, ",\n"), "\n  ]\n}\n");
   const std::string path = SummaryPath(flag, options.shard);
   std::ofstream out(path, std::ios::trunc);
   out << json;
   out.close();
-  if (!status.ok() || !out) {
+  if (!out) {
     ADD_FAILURE() << "lockstep: " << FlagSource("lockstep_summary") << ": cannot write " << path;
   }
 }
