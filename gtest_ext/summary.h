@@ -6,7 +6,7 @@
 //               "seed": "1", "schedules": 100, "distinct": 97, "conflict_pairs": 12,
 //               "steps": 5321, "elapsed_s": 0.41, "shard": {"index": 0, "count": 1}},
 //              {"test": ..., "result": "failed", ...,
-//               "failure": {"kind": "DEADLOCK", "iteration": "17", "message": ...,
+//               "failure": {"kind": "deadlock", "iteration": "17", "message": ...,
 //                           "trace": "/abs/path.lockstep"}}]}
 //
 // 64-bit numbers (seed, iteration) are strings, as in protobuf's JSON. The
