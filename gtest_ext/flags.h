@@ -22,6 +22,8 @@
 //                              its share
 //   --lockstep_progress=T      progress line on stderr this often (10s)
 //   --lockstep_summary=FILE    JSON summary of the binary's Lockstep tests
+//   --lockstep_regression_traces=F,...  traces replayed before each test
+//                              explores (gtest_ext/regression.h)
 //   --lockstep_replay=FILE     replay one trace file; runs only its test
 //   --lockstep_shrink          minimize a failing schedule (found, or
 //                              replayed) into <name>.shrunk.lockstep

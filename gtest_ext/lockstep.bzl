@@ -12,11 +12,34 @@ Links Lockstep's GoogleTest integration and lockstep_main (use it instead of
 gtest_main), and defaults to size "medium": exploring hundreds of schedules
 takes longer than a plain unit test. Traces of failing tests land in the
 test's undeclared outputs (bazel-testlogs/<pkg>/<name>/test.outputs/).
+
+Regression traces: failing traces checked into the repository, replayed by
+every test they were recorded for before it explores (as FuzzTest replays
+its regression corpus):
+
+    lockstep_cc_test(
+        name = "queue_test",
+        srcs = ["queue_test.cc"],
+        deps = [":queue"],
+        traces = glob(["testdata/queue_test/*.lockstep"]),
+    )
+
+A trace that still fails fails its test ("lockstep: regression trace <path>
+reproduced: ..."), before any exploration; one that passes is reported as
+fixed and exploration goes on; traces of other tests are skipped. Each entry
+of `traces` must be a single file (a source file or a rule's only output);
+the macro adds them to `data` and passes their runfiles paths in
+--lockstep_regression_traces, before any `args` of your own.
 """
 
 load("//lockstep:instrument.bzl", "INSTRUMENTED_COPTS", "instrumented_compatible_with")
 
-def lockstep_cc_test(name, deps = [], size = "medium", **kwargs):
+def lockstep_cc_test(name, deps = [], size = "medium", traces = [], data = [], args = [], **kwargs):
+    # Under `bazel test` the working directory is the runfiles root, which
+    # $(rootpath) paths are relative to.
+    regression_args = [
+        "--lockstep_regression_traces=" + ",".join(["$(rootpath %s)" % t for t in traces]),
+    ] if traces else []
     native.cc_test(
         name = name,
         deps = deps + [
@@ -24,6 +47,8 @@ def lockstep_cc_test(name, deps = [], size = "medium", **kwargs):
             Label("//gtest_ext:lockstep_main"),
         ],
         size = size,
+        data = data + traces,
+        args = regression_args + args,
         **kwargs
     )
 

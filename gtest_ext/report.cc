@@ -29,13 +29,6 @@ std::string Where(const SourceLocation& location) {
   return absl::StrCat(location.file(), ":", location.line());
 }
 
-// "deadlock at step 23 in thread 0 'main', at file.cc:41"
-std::string FailureHeadline(const Trace& trace) {
-  const Failure& failure = trace.failure();
-  return absl::StrCat(std::string(FailureKindName(failure.kind())), " at step ", failure.step(),
-                      " in ", ThreadLabel(trace, failure.thread()), ", at ",
-                      Where(failure.location()));
-}
 
 std::string Indent(const std::string& text, const std::string& prefix) {
   return absl::StrReplaceAll(text, {{"\n", "\n" + prefix}});
@@ -59,6 +52,13 @@ std::string OutputsZip(const std::string& target) {
 }
 
 }  // namespace
+
+std::string FailureHeadline(const Trace& trace) {
+  const Failure& failure = trace.failure();
+  return absl::StrCat(std::string(FailureKindName(failure.kind())), " at step ", failure.step(),
+                      " in ", ThreadLabel(trace, failure.thread()), ", at ",
+                      Where(failure.location()));
+}
 
 CommandContext CommandContext::FromEnvironment() {
   CommandContext context;

@@ -24,6 +24,9 @@ struct CommandContext {
   static CommandContext FromEnvironment();
 };
 
+// "deadlock at step 23 in thread 0 'main', at file.cc:41"
+std::string FailureHeadline(const Trace& trace);
+
 // "pct d=3", "fair_pct d=3 prefix=1000", "idpct d=2 of 1..3", "pos", ...
 std::string StrategyLabel(const StrategyConfig& strategy);
 // The same for a run's options ("idpct d<=3": the depth varies).

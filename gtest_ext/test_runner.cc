@@ -10,6 +10,7 @@
 #include <random>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
@@ -19,6 +20,7 @@
 #include "gtest/gtest.h"
 #include "gtest_ext/flags.h"
 #include "gtest_ext/lockstep_test.h"
+#include "gtest_ext/regression.h"
 #include "gtest_ext/report.h"
 #include "gtest_ext/sharding.h"
 #include "gtest_ext/summary.h"
@@ -57,16 +59,26 @@ class FailureForwarder : private OutsideResults, public testing::ScopedFakeTestP
     ScopedFakeTestPartResultReporter::ReportTestPartResult(result);
   }
 
-  // Reports what happened outside logical threads to the real reporter.
-  void ReportOutside() const {
+  // The failures reported outside logical threads, to report again once
+  // this forwarder is gone (reported while it lives, they would come back
+  // to it).
+  std::vector<testing::TestPartResult> Outside() const {
+    std::vector<testing::TestPartResult> outside;
     for (int i = 0; i < results.size(); ++i) {
-      const testing::TestPartResult& r = results.GetTestPartResult(i);
-      if (!r.failed()) continue;
-      ADD_FAILURE_AT(r.file_name() == nullptr ? "unknown" : r.file_name(), r.line_number())
-          << r.message();
+      if (results.GetTestPartResult(i).failed()) outside.push_back(results.GetTestPartResult(i));
     }
+    return outside;
   }
 };
+
+// Reports `failures` to the current reporter, each with its own message
+// (ADD_FAILURE would prefix another "Failed").
+void ReportAgain(const std::vector<testing::TestPartResult>& failures) {
+  for (const testing::TestPartResult& r : failures) {
+    testing::internal::AssertHelper(testing::TestPartResult::kNonFatalFailure, r.file_name(),
+                                    r.line_number(), r.message()) = testing::Message();
+  }
+}
 
 std::string SafeFileName(std::string name) {
   return absl::StrReplaceAll(name, {{"/", "_"}, {" ", "_"}});
@@ -151,6 +163,51 @@ void RecordRunProperties(const Options& options, const RunResult& result) {
   }
 }
 
+// Replays the regression traces recorded for the current test (see
+// gtest_ext/regression.h). Returns false, having failed the test, when one
+// fails again; prints the traces that now pass. A fix usually changes the
+// code's operations, so the replay is tolerant: where the code stops fitting
+// the trace, it goes on without preemptions (see ReplayStrategy).
+bool ReplayRegressionTraces(const Options& options,
+                            const std::function<RunResult(const Options&)>& run) {
+  absl::StatusOr<std::vector<RegressionTrace>> traces =
+      RegressionTracesFor(options.test_suite, options.test_name);
+  if (!traces.ok()) {
+    ADD_FAILURE() << "lockstep: " << traces.status().message();
+    return false;
+  }
+  for (const RegressionTrace& regression : *traces) {
+    Options replay = options;
+    replay.replay = &regression.trace;
+    replay.replay_tolerant = true;
+    const RunResult result = run(replay);
+    if (!result.status.ok()) {
+      ADD_FAILURE() << "lockstep: regression trace " << regression.path
+                    << " cannot run: " << result.status.message();
+      return false;
+    }
+    if (!result.failed()) {
+      std::printf("lockstep: regression trace %s: passes (the bug it recorded is fixed)\n",
+                  regression.path.c_str());
+      continue;
+    }
+    const Failure& now = result.trace->failure();
+    const bool same = SameFailure(regression.trace.failure(), now);
+    const std::string message =
+        absl::StrCat("lockstep: regression trace ", regression.path,
+                     same ? " reproduced: " : " failed differently: ", FailureHeadline(*result.trace),
+                     "\n  ", now.message());
+    if (same && !now.location().file().empty()) {
+      ADD_FAILURE_AT(now.location().file().c_str(), static_cast<int>(now.location().line()))
+          << message;
+    } else {
+      ADD_FAILURE() << message;
+    }
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 void RunLockstepTest(const Options& per_test, const std::function<void()>& iteration) {
@@ -185,17 +242,22 @@ void RunAndReport(const Options& per_test, const std::function<RunResult(const O
 
   RunResult result;
   std::optional<absl::StatusOr<ShrinkResult>> shrunk;
+  std::vector<testing::TestPartResult> outside;
+  bool regressions_pass = true;
   {
     // Shrinking re-runs the body too, so assertions must still be routed.
     FailureForwarder forwarder(all_threads);
-    result = run(options);
+    regressions_pass = replay != nullptr || ReplayRegressionTraces(options, run);
+    if (regressions_pass) result = run(options);
     if (result.failed() && absl::GetFlag(FLAGS_lockstep_shrink)) {
       const Trace& failing = replay != nullptr ? *replay : *result.trace;
       shrunk = options.isolate ? ShrinkTraceIsolated(iteration, failing, options.watchdog)
                                : ShrinkTrace(iteration, failing);
     }
-    forwarder.ReportOutside();
+    outside = forwarder.Outside();
   }
+  ReportAgain(outside);
+  if (!regressions_pass) return;
   if (!result.status.ok()) {
     ADD_FAILURE() << "lockstep: cannot run: " << result.status.message();
     return;

@@ -110,6 +110,11 @@ struct Options {
   // decisions (its seed, iteration and strategy config are taken from it).
   // Must outlive the run.
   const Trace* replay = nullptr;
+  // With `replay`: a regression trace, replayed on code that may have
+  // changed since (see ReplayStrategy's tolerant mode): where the code no
+  // longer fits the trace, the run goes on without preemptions instead of
+  // failing with NONDETERMINISM.
+  bool replay_tolerant = false;
   // Process isolation: explore in a forked child process (one per run, not
   // per iteration), so that a crash, exit() or hang of the code under test
   // becomes a reported failure (CRASH, EXIT, TIMEOUT) with a trace instead of

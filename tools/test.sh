@@ -50,8 +50,9 @@ cp testdata/consumers/*.h testdata/consumers/*.cc "$scratch/bazel/"
 # errors here too (on the command line: the README's .bazelrc is the user's).
 consumer_bazel() { (cd "$scratch/bazel" && bazel --output_user_root="$scratch/bazel-root" "$@"); }
 status=0
-{ consumer_bazel test --copt=-Wall --copt=-Wextra --copt=-Werror --test_output=errors //... &&
-  consumer_bazel build --copt=-Werror @lockstep//tools:lockstep_trace &&
+# Builds the trace tool (README: bazel run @lockstep//tools:lockstep_trace) too.
+{ consumer_bazel test --copt=-Wall --copt=-Wextra --copt=-Werror --test_output=errors \
+    //... @lockstep//tools:lockstep_trace &&
   # The quiet sandbox: no linux-sandbox debug log in the test logs.
   ! grep -l "linux-sandbox" "$scratch"/bazel/bazel-testlogs/*/test.log; } || status=$?
 consumer_bazel clean --expunge

@@ -297,7 +297,7 @@ class IsolatedRun {
           Controller controller(ReplaySettings(options_, trace));
           Mirror mirror(area_);
           controller.set_observer(&mirror);
-          ReplayStrategy replay(trace);
+          ReplayStrategy replay(trace, options_.replay != nullptr && options_.replay_tolerant);
           Trace recording = TraceHeader(trace);
           IterationOutcome outcome =
               controller.RunIteration(body_, strategy != nullptr ? *strategy : replay,

@@ -75,6 +75,7 @@ Options NativeOptions::Common() const {
                  .test_suite = test_suite,
                  .test_name = test_name,
                  .replay = replay,
+                 .replay_tolerant = replay_tolerant,
                  .watchdog = watchdog,
                  .accesses = accesses,
                  .races = races};
@@ -97,6 +98,7 @@ void NativeOptions::SetCommon(const Options& o) {
   test_suite = o.test_suite;
   test_name = o.test_name;
   replay = o.replay;
+  replay_tolerant = o.replay_tolerant;
   accesses = o.accesses;
   races = o.races;
 }

@@ -90,6 +90,7 @@ struct NativeOptions {
   std::string test_name{};
   // Replay a trace recorded by the native runner in control mode.
   const Trace* replay = nullptr;
+  bool replay_tolerant = false;
 
   NativeMode mode = NativeMode::kControl;
   // Run each iteration in a forked child process.

@@ -27,7 +27,9 @@ absl::StatusOr<std::unique_ptr<Strategy>> MakeStrategy(const Options& options) {
     return absl::InvalidArgumentError(
         absl::StrCat("fair_prefix must be at least 1, got ", options.fair_prefix));
   }
-  if (options.replay != nullptr) return std::make_unique<ReplayStrategy>(*options.replay);
+  if (options.replay != nullptr) {
+    return std::make_unique<ReplayStrategy>(*options.replay, options.replay_tolerant);
+  }
   switch (options.strategy) {
     case StrategyKind::kRandom:
       return std::make_unique<RandomStrategy>();

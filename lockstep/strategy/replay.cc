@@ -27,7 +27,8 @@ std::string EnabledThreads(std::span<const uint32_t> enabled) {
 
 }  // namespace
 
-ReplayStrategy::ReplayStrategy(const Trace& trace) : config_(trace.strategy()) {
+ReplayStrategy::ReplayStrategy(const Trace& trace, bool tolerant)
+    : config_(trace.strategy()), tolerant_(tolerant) {
   decisions_.reserve(trace.decisions_size());
   for (const Decision& d : trace.decisions()) {
     decisions_.push_back({d.kind(), d.value(), d.options()});
@@ -38,6 +39,7 @@ void ReplayStrategy::BeginIteration(uint64_t /*iteration*/, uint64_t /*seed*/) {
   next_ = 0;
   step_ = 0;
   divergence_.clear();
+  off_trace_ = false;
 }
 
 void ReplayStrategy::OnThreadCreated(uint32_t /*thread*/) {}
@@ -71,11 +73,20 @@ uint32_t ReplayStrategy::Diverge(absl::string_view now) {
 uint32_t ReplayStrategy::PickThread(const SchedulingPoint& point) {
   step_ = point.step;
   if (!divergence_.empty()) return kDiverged;
+  if (off_trace_) {
+    const bool current_enabled = std::find(point.enabled.begin(), point.enabled.end(),
+                                           point.current) != point.enabled.end();
+    return current_enabled ? point.current : point.enabled[0];
+  }
   const auto matches = [&point](const Recorded& d) {
     return d.kind == Decision::SCHEDULE && d.options == point.enabled.size() &&
            std::find(point.enabled.begin(), point.enabled.end(), d.value) != point.enabled.end();
   };
   if (next_ >= decisions_.size() || !matches(decisions_[next_])) {
+    if (tolerant_) {
+      off_trace_ = true;
+      return PickThread(point);
+    }
     return Diverge(absl::StrCat("reached a scheduling point with ", EnabledThreads(point.enabled)));
   }
   return decisions_[next_++].value;
@@ -83,8 +94,13 @@ uint32_t ReplayStrategy::PickThread(const SchedulingPoint& point) {
 
 uint32_t ReplayStrategy::PickValue(uint32_t n) {
   if (!divergence_.empty()) return kDiverged;
+  if (off_trace_) return 0;
   if (next_ >= decisions_.size() || decisions_[next_].kind != Decision::CHOOSE ||
       decisions_[next_].options != n || decisions_[next_].value >= n) {
+    if (tolerant_) {
+      off_trace_ = true;
+      return 0;
+    }
     return Diverge(absl::StrCat("asked choose(", n, ")"));
   }
   return decisions_[next_++].value;
@@ -92,6 +108,10 @@ uint32_t ReplayStrategy::PickValue(uint32_t n) {
 
 void ReplayStrategy::EndIteration(uint64_t steps) {
   if (!divergence_.empty() || next_ == decisions_.size()) return;
+  if (tolerant_) {
+    off_trace_ = true;  // ended before the trace did
+    return;
+  }
   divergence_ =
       absl::StrCat("replay diverged: the test finished after ", next_, " of the trace's ",
                    decisions_.size(), " decisions (after step ", steps, ")", kNondeterminism);

@@ -14,8 +14,16 @@
 // worth reporting). Ending the iteration with decisions left over is also a
 // divergence, reported by Divergence() after EndIteration.
 //
+// Tolerant mode (regression traces, replayed on code that may have changed
+// since they were recorded, typically by the fix of the bug they show):
+// from the first decision that does not fit on, the strategy stops following
+// the trace and goes on without preemptions (the running thread while it is
+// enabled, else the lowest enabled one; choose(n) takes 0), so the run ends
+// as the current code ends it. Divergence() stays empty; diverged() says
+// whether that happened.
+//
 // Parameters: the trace (its decisions and strategy config are copied, so
-// the Trace need not outlive the strategy).
+// the Trace need not outlive the strategy), and the mode.
 // Source: record/replay as in CHESS, Coyote and Shuttle's ReplayScheduler.
 // Guarantee: a deterministic test body (one whose behaviour depends only on
 // Lockstep's decisions) replays the recorded iteration exactly; a test body
@@ -36,7 +44,7 @@ namespace lockstep {
 
 class ReplayStrategy final : public Strategy {
  public:
-  explicit ReplayStrategy(const Trace& trace);
+  explicit ReplayStrategy(const Trace& trace, bool tolerant = false);
 
   // Rewinds to the trace's first decision; the seed is ignored (the
   // decisions already encode everything the seed produced).
@@ -55,6 +63,8 @@ class ReplayStrategy final : public Strategy {
 
   // Decisions consumed so far in this iteration.
   size_t consumed() const { return next_; }
+  // Tolerant mode: the test stopped fitting the trace in this iteration.
+  bool diverged() const { return off_trace_; }
   // Decisions in the trace.
   size_t size() const { return decisions_.size(); }
 
@@ -72,6 +82,8 @@ class ReplayStrategy final : public Strategy {
 
   std::vector<Recorded> decisions_;
   StrategyConfig config_;
+  bool tolerant_;
+  bool off_trace_ = false;  // tolerant mode, after the first misfit
   size_t next_ = 0;
   uint64_t step_ = 0;  // step of the latest scheduling point
   std::string divergence_;

@@ -82,6 +82,7 @@ Decision Choose(uint32_t value, uint32_t options) {
 
 const std::vector<uint32_t> kEnabled01 = {0, 1};
 const std::vector<uint32_t> kEnabled012 = {0, 1, 2};
+const std::vector<uint32_t> kEnabled02 = {0, 2};
 const std::vector<PendingOp> kPending(3);
 
 TEST(ReplayStrategyTest, ReproducesARecordedIteration) {
@@ -219,6 +220,29 @@ TEST(ReplayStrategyTest, FirstDivergenceSticks) {
   replay.BeginIteration(1, 1);
   EXPECT_EQ(replay.Divergence(), "");
   EXPECT_EQ(replay.PickThread({kEnabled012, kPending, 0, 1}), 2u);
+}
+
+// Tolerant mode (regression traces): where the code stops fitting the
+// trace, it goes on without preemptions, and nothing diverges.
+TEST(ReplayStrategyTest, TolerantModeGoesOnWithoutPreemptionsWhereTheCodeChanged) {
+  ReplayStrategy replay(MakeTrace({Schedule(1, 2), Choose(1, 3)}), /*tolerant=*/true);
+  replay.BeginIteration(0, 1);
+  EXPECT_EQ(replay.PickThread({kEnabled01, kPending, 0, 1}), 1u);  // as recorded
+  EXPECT_FALSE(replay.diverged());
+  EXPECT_EQ(replay.PickValue(4), 0u);  // choose(4), recorded choose(3): off the trace
+  EXPECT_TRUE(replay.diverged());
+  EXPECT_EQ(replay.PickThread({kEnabled012, kPending, 1, 3}), 1u);  // the running thread
+  EXPECT_EQ(replay.PickThread({kEnabled02, kPending, 1, 4}), 0u);   // it blocked: lowest
+  replay.EndIteration(4);
+  EXPECT_EQ(replay.Divergence(), "");
+
+  // Running past the trace's end, or ending before it, is no divergence.
+  replay.BeginIteration(0, 1);
+  EXPECT_FALSE(replay.diverged());
+  EXPECT_EQ(replay.PickThread({kEnabled01, kPending, 0, 1}), 1u);
+  replay.EndIteration(1);
+  EXPECT_TRUE(replay.diverged());
+  EXPECT_EQ(replay.Divergence(), "");
 }
 
 }  // namespace
