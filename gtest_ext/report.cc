@@ -29,7 +29,6 @@ std::string Where(const SourceLocation& location) {
   return absl::StrCat(location.file(), ":", location.line());
 }
 
-
 std::string Indent(const std::string& text, const std::string& prefix) {
   return absl::StrReplaceAll(text, {{"\n", "\n" + prefix}});
 }

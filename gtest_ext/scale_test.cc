@@ -142,15 +142,14 @@ TEST_F(ScaleTest, ShardsSplitTheIterationsAndOrdinaryTestsKeepGoogleTestSharding
 
 // The printed command runs the failing iteration alone and reproduces it.
 TEST_F(ScaleTest, OneStepCommandRunsOnlyTheFailingIteration) {
-  const CommandOutcome found =
-      Run("--gtest_filter=Scale.ControlledLostUpdate --lockstep_seed=8", 0, 1,
-          "SCALE_BODIES_BUG=1");
+  const CommandOutcome found = Run("--gtest_filter=Scale.ControlledLostUpdate --lockstep_seed=8", 0,
+                                   1, "SCALE_BODIES_BUG=1");
   ASSERT_EQ(found.exit_code, 1) << found.output;
   const std::vector<std::string> command =
       All(found.output, R"(flags only, one iteration\):\n\s+(.*)\n)");
   ASSERT_EQ(command.size(), 1u) << found.output;
-  EXPECT_THAT(command[0], HasSubstr("--lockstep_iteration=" +
-                                    std::to_string(*FailingIteration(found.output))));
+  EXPECT_THAT(command[0],
+              HasSubstr("--lockstep_iteration=" + std::to_string(*FailingIteration(found.output))));
   EXPECT_THAT(command[0], HasSubstr("--lockstep_pct_steps="));
   const CommandOutcome again = RunCommand(command[0], "SCALE_BODIES_BUG=1");
   EXPECT_EQ(again.exit_code, 1) << again.output;

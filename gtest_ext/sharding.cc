@@ -32,9 +32,9 @@ absl::Status ReadVariable(const char* variable, uint32_t min, uint32_t max, uint
   if (value != nullptr && absl::SimpleAtoi(value, out) && *out >= min && *out <= max) {
     return absl::OkStatus();
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "environment variable ", variable, "='", value == nullptr ? "" : value,
-      "': expected an integer in [", min, ", ", max, "] (GoogleTest sharding)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("environment variable ", variable, "='", value == nullptr ? "" : value,
+                   "': expected an integer in [", min, ", ", max, "] (GoogleTest sharding)"));
 }
 
 // Whether GoogleTest would count `test` among the tests to run (the filter
@@ -91,15 +91,16 @@ absl::Status TakeOverSharding() {
     std::string filter = GTEST_FLAG_GET(filter);
     if (filter.empty()) filter = "*";
     const bool has_negative = filter.find('-') != std::string::npos;
-    GTEST_FLAG_SET(filter, absl::StrCat(filter, has_negative ? ":" : "-",
-                                        absl::StrJoin(elsewhere, ":")));
+    GTEST_FLAG_SET(filter,
+                   absl::StrCat(filter, has_negative ? ":" : "-", absl::StrJoin(elsewhere, ":")));
   }
   unsetenv("GTEST_TOTAL_SHARDS");
   unsetenv("GTEST_SHARD_INDEX");
   g_shard = Shard{.index = index, .count = total};
-  std::printf("lockstep: shard %u of %u: Lockstep tests explore every %u-th iteration here "
-              "(and iteration 0); other tests are sharded as GoogleTest shards them\n",
-              index + 1, total, total);
+  std::printf(
+      "lockstep: shard %u of %u: Lockstep tests explore every %u-th iteration here "
+      "(and iteration 0); other tests are sharded as GoogleTest shards them\n",
+      index + 1, total, total);
   return absl::OkStatus();
 }
 

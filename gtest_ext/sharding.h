@@ -43,7 +43,7 @@ Shard LockstepShard();
 }  // namespace lockstep::gtest_internal
 
 // Registers suite.name as a Lockstep test (TEST_LOCKSTEP* use it).
-#define LOCKSTEP_INTERNAL_REGISTER_(suite, name)                                   \
+#define LOCKSTEP_INTERNAL_REGISTER_(suite, name)                                       \
   [[maybe_unused]] static const bool LockstepInternal_##suite##_##name##_Registered_ = \
       ::lockstep::gtest_internal::RegisterLockstepTest(#suite, #name)
 

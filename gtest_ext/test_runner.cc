@@ -193,10 +193,9 @@ bool ReplayRegressionTraces(const Options& options,
     }
     const Failure& now = result.trace->failure();
     const bool same = SameFailure(regression.trace.failure(), now);
-    const std::string message =
-        absl::StrCat("lockstep: regression trace ", regression.path,
-                     same ? " reproduced: " : " failed differently: ", FailureHeadline(*result.trace),
-                     "\n  ", now.message());
+    const std::string message = absl::StrCat("lockstep: regression trace ", regression.path,
+                                             same ? " reproduced: " : " failed differently: ",
+                                             FailureHeadline(*result.trace), "\n  ", now.message());
     if (same && !now.location().file().empty()) {
       ADD_FAILURE_AT(now.location().file().c_str(), static_cast<int>(now.location().line()))
           << message;

@@ -606,11 +606,11 @@ void Controller::SchedulePoint(PendingOp op, std::source_location location, bool
   if (op.object != 0) {
     // A fiber's site: its source_location (a library's line for calls made
     // through std's lock wrappers; locating the caller costs a stack walk).
-    coverage_.Executed(me, op,
-                       executor_ != nullptr
-                           ? executor_->CallSite()
-                           : Mix64(reinterpret_cast<uintptr_t>(location.file_name())) +
-                                 location.line());
+    coverage_.Executed(
+        me, op,
+        executor_ != nullptr
+            ? executor_->CallSite()
+            : Mix64(reinterpret_cast<uintptr_t>(location.file_name())) + location.line());
     if (race_detector_ != nullptr && synchronizes) race_detector_->Synchronize(me, op.object);
   }
 }

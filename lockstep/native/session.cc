@@ -375,8 +375,8 @@ void Session::Flush() { setup_.stream->Flush(*controller_, tables_, trace_); }
 void Session::FinishChild() {
   Flush();
   const uint32_t expirations = expirations_;
-  setup_.stream->WriteOutcome(NativeOutcome{controller_->EndIteration(), expirations, {},
-                                            controller_->coverage().NewThisIteration()});
+  setup_.stream->WriteOutcome(NativeOutcome{
+      controller_->EndIteration(), expirations, {}, controller_->coverage().NewThisIteration()});
   // Not exit(): no atexit handler or static destructor may run while the
   // run's threads are stopped wherever they are.
   syscall(SYS_exit_group, 0);

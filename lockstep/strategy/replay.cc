@@ -74,8 +74,8 @@ uint32_t ReplayStrategy::PickThread(const SchedulingPoint& point) {
   step_ = point.step;
   if (!divergence_.empty()) return kDiverged;
   if (off_trace_) {
-    const bool current_enabled = std::find(point.enabled.begin(), point.enabled.end(),
-                                           point.current) != point.enabled.end();
+    const bool current_enabled =
+        std::find(point.enabled.begin(), point.enabled.end(), point.current) != point.enabled.end();
     return current_enabled ? point.current : point.enabled[0];
   }
   const auto matches = [&point](const Recorded& d) {

@@ -1,6 +1,7 @@
 // TEST_LOCKSTEP of the lockstep::sync variant of the account (README.md
 // here): every lock is a scheduling point.
 #include "account.h"
+
 #include "gtest_ext/lockstep_test.h"
 
 TEST_LOCKSTEP(AccountTest, ConcurrentWithdrawals, .iterations = 200) {
