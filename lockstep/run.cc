@@ -144,8 +144,8 @@ RunResult RunInProcess(const std::function<void()>& body, const Options& options
   const internal::IterationPlan plan(options);
   internal::ProgressMeter progress(options, plan.budget());
   for (uint64_t position = 0;; ++position) {
-    const std::optional<uint64_t> next = plan.IterationAt(position);
-    if (!next || plan.OutOfTime(position, elapsed())) break;
+    const std::optional<uint64_t> next = plan.Next(position, elapsed());
+    if (!next) break;
     const uint64_t i = *next;
     const uint64_t seed = internal::IterationSeed(options.seed, i);
     IterationOutcome outcome = controller.RunIteration(body, strategy, i, seed, nullptr);

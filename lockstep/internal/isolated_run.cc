@@ -434,8 +434,9 @@ class IsolatedRun {
     ProgressMeter progress(options_, plan_.budget());
     std::unordered_set<uint64_t> schedules;
     for (uint64_t position = first;; ++position) {
-      const std::optional<uint64_t> next = plan_.IterationAt(position);
-      if (!next || plan_.OutOfTime(position, std::chrono::steady_clock::now() - start)) return;
+      const std::optional<uint64_t> next =
+          plan_.Next(position, std::chrono::steady_clock::now() - start);
+      if (!next) return;
       const uint64_t i = *next;
       const uint64_t done = position - first;
       if (done == kMaxSummaries) {

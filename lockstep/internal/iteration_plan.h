@@ -35,6 +35,13 @@ class IterationPlan {
     return position > 0 && budget_.count() > 0 && elapsed >= budget_;
   }
 
+  // The iteration to run at `position`, `elapsed` after the run began:
+  // nullopt once the plan has no more or the time budget is spent.
+  std::optional<uint64_t> Next(uint64_t position, std::chrono::nanoseconds elapsed) const {
+    if (OutOfTime(position, elapsed)) return std::nullopt;
+    return IterationAt(position);
+  }
+
   // This shard's share of the time budget (zero: none).
   std::chrono::nanoseconds budget() const { return budget_; }
 

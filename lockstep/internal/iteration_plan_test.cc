@@ -43,19 +43,17 @@ TEST(IterationPlanTest, ShardsRunIterationZeroThenTheirShare) {
 TEST(IterationPlanTest, OnlyIterationCalibratesFirstWhenPctNeedsIt) {
   EXPECT_THAT(Iterations(Options{.only_iteration = 7, .strategy = StrategyKind::kPct}),
               ElementsAre(0, 7));
-  EXPECT_THAT(Iterations(Options{.only_iteration = 7,
-                                 .strategy = StrategyKind::kPct,
-                                 .pct_step_estimate = 40}),
+  EXPECT_THAT(Iterations(Options{
+                  .only_iteration = 7, .strategy = StrategyKind::kPct, .pct_step_estimate = 40}),
               ElementsAre(7));
   EXPECT_THAT(Iterations(Options{.only_iteration = 7, .strategy = StrategyKind::kRandom}),
               ElementsAre(7));
   EXPECT_THAT(Iterations(Options{.only_iteration = 0}), ElementsAre(0));
   // `iterations` and `shard` do not apply.
-  EXPECT_THAT(Iterations(Options{.iterations = 3,
-                                 .only_iteration = 9,
-                                 .shard = {1, 2},
-                                 .strategy = StrategyKind::kPos}),
-              ElementsAre(9));
+  EXPECT_THAT(
+      Iterations(Options{
+          .iterations = 3, .only_iteration = 9, .shard = {1, 2}, .strategy = StrategyKind::kPos}),
+      ElementsAre(9));
 }
 
 TEST(IterationPlanTest, EachShardGetsItsShareOfTheBudget) {
@@ -66,6 +64,8 @@ TEST(IterationPlanTest, EachShardGetsItsShareOfTheBudget) {
   EXPECT_FALSE(plan.OutOfTime(1, seconds(9)));
   EXPECT_TRUE(plan.OutOfTime(1, seconds(10)));
   EXPECT_FALSE(IterationPlan(Options{}).OutOfTime(5, seconds(1000)));  // no budget
+  EXPECT_EQ(plan.Next(1, seconds(9)), 4u);
+  EXPECT_EQ(plan.Next(1, seconds(10)), std::nullopt);
 }
 
 }  // namespace

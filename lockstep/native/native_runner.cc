@@ -147,9 +147,6 @@ void EndProcessGroup(int) { kill(0, SIGKILL); }
 
 class IterationRunner {
  public:
-  // The conflicting-operation pairs of the iterations run so far.
-  uint64_t conflict_pairs() const { return controller_->coverage().pairs(); }
-
   IterationRunner(const NativeOptions& options, ChildStream* stream)
       : options_(options), stream_(stream) {
     controller_ = std::make_unique<Controller>(Controller::Settings{
@@ -179,6 +176,9 @@ class IterationRunner {
     }
     return RunInChild(body, strategy, iteration, seed, record, setup);
   }
+
+  // The conflicting-operation pairs of the iterations run so far.
+  uint64_t conflict_pairs() const { return controller_->coverage().pairs(); }
 
  private:
   IterationResult RunInChild(const std::function<void()>& body, Strategy& strategy,
@@ -602,8 +602,8 @@ RunResult NativeRunner::Run(const std::function<void()>& body, const NativeOptio
   const internal::IterationPlan plan(options.Common());
   internal::ProgressMeter progress(options.Common(), plan.budget());
   for (uint64_t position = 0;; ++position) {
-    const std::optional<uint64_t> next = plan.IterationAt(position);
-    if (!next || plan.OutOfTime(position, elapsed())) break;
+    const std::optional<uint64_t> next = plan.Next(position, elapsed());
+    if (!next) break;
     const uint64_t i = *next;
     const uint64_t seed = internal::IterationSeed(options.seed, i);
     // Observe mode cannot re-execute a schedule, so it records every
