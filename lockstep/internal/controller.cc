@@ -103,15 +103,13 @@ EhGlobals* CurrentEhGlobals() { return reinterpret_cast<EhGlobals*>(abi::__cxa_g
 }  // namespace
 
 struct Controller::ThreadState {
-  // kOutside: running outside the model after its quantum expired (executor).
-  enum class Status { kRunnable, kBlocked, kFinished, kOutside };
+  using Status = ThreadStatus;
 
   std::string name;
   std::source_location created_at;
   std::function<void()> fn;
   Status status = Status::kRunnable;
-  PendingOp pending;
-  // While blocked:
+  // While blocked (its pending operation is Controller::pending_[id]):
   const ObjectBase* blocked_on = nullptr;  // null for joins and sleeps
   uint32_t join_target = kNoThread;
   const char* blocked_op = nullptr;
@@ -122,6 +120,8 @@ struct Controller::ThreadState {
   WakeReason wake = WakeReason::kNotified;
   bool detached = false;
   bool joined = false;
+  // Threads blocked joining this one, ascending.
+  std::vector<uint32_t> joiners;
   Fiber fiber;
   EhGlobals eh;  // saved while another fiber runs
   // Taken from the pool at the first Spawn and kept across iterations.
@@ -219,6 +219,8 @@ void Controller::BeginIteration(Strategy& strategy, uint64_t iteration, uint64_t
   step_ = 0;
   now_ns_ = 0;
   hash_ = 0;
+  enabled_.clear();
+  timers_ = 0;
   aborting_ = false;
   last_blocked_ = kNoThread;
   deadlock_reporter_ = kNoThread;
@@ -286,6 +288,8 @@ void Controller::Teardown() {
     thread.status = ThreadState::Status::kFinished;
     Abandon(thread);
   }
+  enabled_.clear();
+  timers_ = 0;
 }
 
 void Controller::Abandon(ThreadState& thread) {
@@ -312,24 +316,25 @@ uint32_t Controller::Spawn(std::function<void()> fn, std::string_view name, bool
   thread.created_at = created_at;
   thread.fn = std::move(fn);
   thread.eh = {};
-  thread.status = ThreadState::Status::kRunnable;
-  thread.pending = PendingOp{};
   thread.blocked_on = nullptr;
   thread.join_target = kNoThread;
   thread.timed = false;
   thread.spurious = false;
   thread.detached = detached;
   thread.joined = false;
+  thread.joiners.clear();
   // With an executor the thread's code runs elsewhere (fn is null).
   if (thread.fn != nullptr) {
     if (thread.stack.size == 0) thread.stack = stacks_->Take();
     thread.fiber.Prepare(static_cast<char*>(thread.stack.sp) - thread.stack.size, thread.stack.size,
                          &Controller::FiberMain, this);
   }
-  if (pending_.size() < thread_count_) {
-    pending_.resize(thread_count_);
-    enabled_.resize(thread_count_);
-  }
+  if (pending_.size() < thread_count_) pending_.resize(thread_count_);
+  pending_[id] = PendingOp{};
+  // The highest id yet: enabled_ stays ascending.
+  thread.status = ThreadState::Status::kRunnable;
+  enabled_.push_back(id);
+  ++enabled_version_;
   strategy_->OnThreadCreated(id);
   if (race_detector_ != nullptr) race_detector_->ThreadStarted(id == 0 ? kNoThread : current_, id);
   if (trace_ != nullptr) {
@@ -380,11 +385,9 @@ void Controller::ThreadMain(uint32_t id) {
 void Controller::FinishThread(uint32_t id) {
   const InLockstep in_lockstep;
   ThreadState& thread = *threads_[id];
-  thread.status = ThreadState::Status::kFinished;
-  for (uint32_t t = 0; t < thread_count_; ++t) {
-    ThreadState& other = *threads_[t];
-    if (other.status == ThreadState::Status::kBlocked && other.join_target == id) Wake(other);
-  }
+  SetStatus(id, ThreadState::Status::kFinished);
+  for (uint32_t joiner : thread.joiners) Wake(joiner);
+  thread.joiners.clear();
   next_ = kNoThread;
   if (aborting_) return;
   if (executor_ != nullptr) {
@@ -443,7 +446,7 @@ void Controller::SetDetached(uint32_t thread) { threads_[thread]->detached = tru
 uint32_t Controller::ExpireQuantum() {
   ThreadState& thread = *threads_[current_];
   if (thread.status != ThreadState::Status::kRunnable) return kNoThread;
-  thread.status = ThreadState::Status::kOutside;
+  SetStatus(current_, ThreadState::Status::kOutside);
   ++outside_count_;
   Record("quantum.expired", 0, last_location_);
   current_ = PickNext();
@@ -453,8 +456,8 @@ uint32_t Controller::ExpireQuantum() {
 bool Controller::ReturnFromOutside(uint32_t thread, PendingOp op) {
   ThreadState& state = *threads_[thread];
   if (state.status != ThreadState::Status::kOutside) return false;
-  state.status = ThreadState::Status::kRunnable;
-  state.pending = op;
+  SetStatus(thread, ThreadState::Status::kRunnable);
+  pending_[thread] = op;
   --outside_count_;
   return current_ == kNoThread;
 }
@@ -487,46 +490,44 @@ uint32_t Controller::PickNext() {
                   last_location_.function_name());
     return kNoThread;
   }
-  // Runnable threads are enabled. So are blocked threads whose timeout may
-  // fire now (those with the earliest deadline: later ones must wait for
-  // virtual time to get there) or that may wake spuriously. Timers are rare,
-  // so the common case is one pass. (enabled_ has room for every thread.)
-  uint32_t* const enabled = enabled_.data();
-  uint32_t count = 0;
+  // The runnable threads are enabled_, kept up to date as threads change
+  // status (see SetStatus). Blocked threads whose timeout may fire now (those
+  // with the earliest deadline: later ones must wait for virtual time to get
+  // there) or that may wake spuriously are enabled too, their pending
+  // operation a timeout. Timers are rare: only then is a set built here.
+  std::span<const uint32_t> enabled(enabled_);
+  const PendingOp* pending = pending_.data();
   uint64_t min_deadline = UINT64_MAX;
-  bool timers = false;
-  for (uint32_t t = 0; t < thread_count_; ++t) {
-    const ThreadState& thread = *threads_[t];
-    pending_[t] = thread.pending;
-    if (thread.status == ThreadState::Status::kRunnable) {
-      enabled[count++] = t;
-    } else if (thread.status == ThreadState::Status::kBlocked &&
-               (thread.timed || thread.spurious)) {
-      timers = true;
-      if (thread.timed) min_deadline = std::min(min_deadline, thread.deadline_ns);
-    }
-  }
-  auto timer_enabled = [min_deadline](const ThreadState& thread) {
+  auto timer_enabled = [&min_deadline](const ThreadState& thread) {
     return thread.status == ThreadState::Status::kBlocked &&
            ((thread.timed && thread.deadline_ns == min_deadline) || thread.spurious);
   };
-  if (timers) {
-    count = 0;
+  if (timers_ > 0) {
+    for (uint32_t t = 0; t < thread_count_; ++t) {
+      const ThreadState& thread = *threads_[t];
+      if (thread.status == ThreadState::Status::kBlocked && thread.timed) {
+        min_deadline = std::min(min_deadline, thread.deadline_ns);
+      }
+    }
+    timer_enabled_.clear();
+    timer_pending_.assign(pending_.begin(), pending_.begin() + thread_count_);
     for (uint32_t t = 0; t < thread_count_; ++t) {
       const ThreadState& thread = *threads_[t];
       if (thread.status == ThreadState::Status::kRunnable) {
-        enabled[count++] = t;
+        timer_enabled_.push_back(t);
       } else if (timer_enabled(thread)) {
-        pending_[t].kind = PendingOp::Kind::kTimeout;
-        enabled[count++] = t;
+        timer_pending_[t].kind = PendingOp::Kind::kTimeout;
+        timer_enabled_.push_back(t);
       }
     }
+    enabled = timer_enabled_;
+    pending = timer_pending_.data();
+    ++enabled_version_;
   }
-  if (count == 0) return kNoThread;
+  if (enabled.empty()) return kNoThread;
 
-  const SchedulingPoint point{std::span<const uint32_t>(enabled, count),
-                              std::span<const PendingOp>(pending_.data(), thread_count_), current_,
-                              step_};
+  const SchedulingPoint point{enabled, std::span<const PendingOp>(pending, thread_count_), current_,
+                              step_, enabled_version_};
   const uint32_t pick = strategy_->PickThread(point);
   if (pick == Strategy::kDiverged) {
     RecordFailure(Failure::NONDETERMINISM, strategy_->Divergence(), last_location_.file_name(),
@@ -541,22 +542,52 @@ uint32_t Controller::PickNext() {
         "", 0);
     return kNoThread;
   }
-  AppendDecision(Decision::SCHEDULE, pick, count);
-  strategy_->OnExecuted(pick, pending_[pick]);
+  AppendDecision(Decision::SCHEDULE, pick, static_cast<uint32_t>(enabled.size()));
+  strategy_->OnExecuted(pick, pending[pick]);
 
   ThreadState& chosen = *threads_[pick];
   if (chosen.status == ThreadState::Status::kBlocked) {
     // The strategy lets a timeout (or a spurious wake-up) happen now.
-    chosen.status = ThreadState::Status::kRunnable;
-    if (chosen.timed && chosen.deadline_ns == min_deadline) {
-      chosen.wake = WakeReason::kTimeout;
-      now_ns_ = std::max(now_ns_, chosen.deadline_ns);
-    } else {
-      chosen.wake = WakeReason::kSpurious;
+    if (std::vector<uint32_t>* waiters = WaitList(chosen)) {
+      waiters->erase(std::lower_bound(waiters->begin(), waiters->end(), pick));
     }
+    chosen.wake = chosen.timed && chosen.deadline_ns == min_deadline ? WakeReason::kTimeout
+                                                                     : WakeReason::kSpurious;
+    if (chosen.wake == WakeReason::kTimeout) now_ns_ = std::max(now_ns_, chosen.deadline_ns);
+    SetStatus(pick, ThreadState::Status::kRunnable);
     chosen.join_target = kNoThread;
   }
   return pick;
+}
+
+void Controller::SetStatus(uint32_t id, ThreadStatus status) {
+  using Status = ThreadStatus;
+  ThreadState& thread = *threads_[id];
+  if (thread.status == status) return;
+  const bool timer = thread.timed || thread.spurious;
+  if (thread.status == Status::kRunnable) {
+    enabled_.erase(std::lower_bound(enabled_.begin(), enabled_.end(), id));
+  } else if (thread.status == Status::kBlocked && timer) {
+    --timers_;
+  }
+  thread.status = status;
+  if (status == Status::kRunnable) {
+    enabled_.insert(std::upper_bound(enabled_.begin(), enabled_.end(), id), id);
+  } else if (status == Status::kBlocked && timer) {
+    ++timers_;
+  }
+  ++enabled_version_;
+}
+
+std::vector<uint32_t>* Controller::WaitList(const ThreadState& thread) {
+  if (thread.join_target != kNoThread) return &threads_[thread.join_target]->joiners;
+  if (thread.blocked_on != nullptr) return Waiters(*thread.blocked_on);
+  return nullptr;  // a sleep
+}
+
+const std::vector<uint32_t>* Controller::Waiters(const ObjectBase& object) const {
+  if (object.epoch_ != epoch_ || object.id_ >= waiters_.size()) return nullptr;
+  return &waiters_[object.id_];
 }
 
 void Controller::AppendDecision(Decision::Kind kind, uint32_t value, uint32_t options) {
@@ -595,7 +626,7 @@ void Controller::SchedulePoint(PendingOp op, std::source_location location, bool
   CheckNotAborting();
   if (aborting_) return;  // an executor's thread after a failure: no more scheduling
   last_location_ = location;
-  threads_[current_]->pending = op;
+  pending_[current_] = op;
   const uint32_t me = current_;
   const uint32_t pick = PickNext();
   if (pick == kNoThread) return AbortCurrent();
@@ -635,16 +666,20 @@ WakeReason Controller::BlockCurrent(const ObjectBase* object, uint32_t join_targ
   last_location_ = location;
   ThreadState& thread = *threads_[current_];
   const uint32_t me = current_;
-  thread.status = ThreadState::Status::kBlocked;
+  if (object != nullptr) Register(const_cast<ObjectBase&>(*object));
   thread.blocked_on = object;
   thread.join_target = join_target;
   thread.blocked_op = op;
   thread.blocked_at = location;
   last_blocked_ = me;
-  thread.pending = retry;
+  pending_[me] = retry;
   thread.timed = deadline_ns.has_value();
   thread.deadline_ns = deadline_ns.value_or(0);
   thread.spurious = spurious;
+  if (std::vector<uint32_t>* waiters = WaitList(thread)) {
+    waiters->insert(std::upper_bound(waiters->begin(), waiters->end(), me), me);
+  }
+  SetStatus(me, ThreadState::Status::kBlocked);
   const uint32_t pick = PickNext();
   if (pick == kNoThread && !aborting_ && outside_count_ > 0) {
     current_ = kNoThread;  // wait for a thread running outside the model
@@ -676,10 +711,10 @@ WakeReason Controller::BlockCurrent(const ObjectBase* object, uint32_t join_targ
   return thread.wake;
 }
 
-void Controller::Wake(ThreadState& thread) {
-  thread.status = ThreadState::Status::kRunnable;
-  thread.wake = WakeReason::kNotified;
-  thread.join_target = kNoThread;
+void Controller::Wake(uint32_t thread) {
+  SetStatus(thread, ThreadState::Status::kRunnable);
+  threads_[thread]->wake = WakeReason::kNotified;
+  threads_[thread]->join_target = kNoThread;
 }
 
 namespace {
@@ -691,45 +726,41 @@ int Controller::WakeAll(const ObjectBase& object) { return WakeAll(object, AnyWa
 uint32_t Controller::WakeOne(const ObjectBase& object) { return WakeOne(object, AnyWaiter); }
 
 int Controller::WaitersOn(const ObjectBase& object, WaiterFilter eligible) const {
-  int count = 0;
-  for (uint32_t t = 0; t < thread_count_; ++t) {
-    const ThreadState& thread = *threads_[t];
-    if (thread.status == ThreadState::Status::kBlocked && thread.blocked_on == &object &&
-        eligible(t)) {
-      ++count;
-    }
-  }
-  return count;
+  const std::vector<uint32_t>* waiters = Waiters(object);
+  if (waiters == nullptr) return 0;
+  return static_cast<int>(std::count_if(waiters->begin(), waiters->end(), eligible));
 }
 
 int Controller::WakeAll(const ObjectBase& object, WaiterFilter eligible) {
   const InLockstep in_lockstep;
+  std::vector<uint32_t>* waiters = Waiters(object);
+  if (waiters == nullptr) return 0;
   int count = 0;
-  for (uint32_t t = 0; t < thread_count_; ++t) {
-    ThreadState& thread = *threads_[t];
-    if (thread.status == ThreadState::Status::kBlocked && thread.blocked_on == &object &&
-        eligible(t)) {
-      Wake(thread);
+  size_t kept = 0;
+  for (uint32_t t : *waiters) {
+    if (eligible(t)) {
+      Wake(t);
       ++count;
+    } else {
+      (*waiters)[kept++] = t;
     }
   }
+  waiters->resize(kept);
   return count;
 }
 
 uint32_t Controller::WakeOne(const ObjectBase& object, WaiterFilter eligible) {
   const InLockstep in_lockstep;
-  const int waiters = WaitersOn(object, eligible);
-  if (waiters == 0) return kNoThread;
+  const int count = WaitersOn(object, eligible);
+  if (count == 0) return kNoThread;
   // Which waiter wakes is the strategy's choice (in thread-id order).
-  uint32_t index = waiters == 1 ? 0 : Choose(static_cast<uint32_t>(waiters));
-  for (uint32_t t = 0; t < thread_count_; ++t) {
-    ThreadState& thread = *threads_[t];
-    if (thread.status != ThreadState::Status::kBlocked || thread.blocked_on != &object ||
-        !eligible(t)) {
-      continue;
-    }
-    if (index-- == 0) {
-      Wake(thread);
+  uint32_t index = count == 1 ? 0 : Choose(static_cast<uint32_t>(count));
+  std::vector<uint32_t>* waiters = Waiters(object);
+  for (auto it = waiters->begin(); it != waiters->end(); ++it) {
+    if (eligible(*it) && index-- == 0) {
+      const uint32_t t = *it;
+      waiters->erase(it);
+      Wake(t);
       return t;
     }
   }
@@ -893,6 +924,8 @@ uint32_t Controller::Register(ObjectBase& object) {
   if (object.epoch_ != 0) object.ResetState();
   object.epoch_ = epoch_;
   object.id_ = ++object_count_;
+  if (object.id_ >= waiters_.size()) waiters_.resize(object.id_ + 1);
+  waiters_[object.id_].clear();
   if (trace_ != nullptr) {
     ObjectInfo* info = trace_->add_objects();
     info->set_id(object.id_);

@@ -34,6 +34,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
@@ -355,6 +356,8 @@ class Controller {
 
  private:
   friend class ObjectBase;
+  // kOutside: running outside the model after its quantum expired (executor).
+  enum class ThreadStatus : uint8_t { kRunnable, kBlocked, kFinished, kOutside };
   struct ThreadState;
   struct StackPool;
 
@@ -396,8 +399,19 @@ class Controller {
   // Leaves an unfinished fiber behind without unwinding it (see Teardown).
   void Abandon(ThreadState& thread);
   void FinishThread(uint32_t thread);
-  // Makes a blocked thread runnable (notified).
-  void Wake(ThreadState& thread);
+  // Makes a blocked thread runnable (notified); the caller takes it off its
+  // wait list.
+  void Wake(uint32_t thread);
+  // Changes a thread's status, keeping enabled_ and timers_ up to date.
+  void SetStatus(uint32_t thread, ThreadStatus status);
+  // The list a blocked thread waits in (its object's, or its join target's
+  // joiners); null for a sleep.
+  std::vector<uint32_t>* WaitList(const ThreadState& thread);
+  // The threads blocked on `object`, ascending (null: none this iteration).
+  const std::vector<uint32_t>* Waiters(const ObjectBase& object) const;
+  std::vector<uint32_t>* Waiters(const ObjectBase& object) {
+    return const_cast<std::vector<uint32_t>*>(std::as_const(*this).Waiters(object));
+  }
   void CheckNotAborting();
   void Teardown();
   void ReportDeadlock();
@@ -425,8 +439,20 @@ class Controller {
   Trace* trace_ = nullptr;
   std::vector<std::unique_ptr<ThreadState>> threads_;  // reused across iterations
   uint32_t thread_count_ = 0;                          // threads of this iteration
+  // The runnable threads, ascending, kept up to date by SetStatus; the
+  // version changes with every change (SchedulingPoint::enabled_version).
   std::vector<uint32_t> enabled_;
+  uint64_t enabled_version_ = 0;
+  // Blocked threads with a deadline or spurious wake-ups: while there are
+  // any, PickNext builds the enabled set itself (into timer_enabled_, with
+  // timer_pending_ marking their timeouts).
+  uint32_t timers_ = 0;
+  std::vector<uint32_t> timer_enabled_;
+  std::vector<PendingOp> timer_pending_;
+  // Every thread's pending operation, by id.
   std::vector<PendingOp> pending_;
+  // The threads blocked on each object, by object id, ascending.
+  std::vector<std::vector<uint32_t>> waiters_;
   std::vector<DecisionRecord> decisions_;
   ConflictCoverage coverage_;
   StackPool* stacks_;  // shared by the controllers of this OS thread

@@ -46,6 +46,10 @@ struct SchedulingPoint {
   std::span<const PendingOp> pending;  // indexed by thread id, all threads
   uint32_t current = 0;                // the thread that ran last
   uint64_t step = 0;                   // 1-based scheduling step
+  // Changes whenever `enabled` may differ from the previous point's (equal
+  // versions: the same enabled threads), so a strategy can keep what it
+  // derived from the set instead of rescanning it.
+  uint64_t enabled_version = 0;
 };
 
 class Strategy {
