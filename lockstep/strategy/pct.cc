@@ -28,6 +28,7 @@ void PctStrategy::BeginIteration(uint64_t iteration, uint64_t seed) {
   }
   priorities_.clear();
   next_yield_priority_ = kChangeBase;
+  ForgetTop();
 
   // Draw k_1..k_{d-1} in [1, k]. Prng::Below takes 32 bits; no test runs
   // anywhere near 2^32 steps, so the clamp only guards the arithmetic.
@@ -61,9 +62,12 @@ void PctStrategy::BeginIteration(uint64_t iteration, uint64_t seed) {
 void PctStrategy::OnThreadCreated(uint32_t thread) {
   if (thread >= priorities_.size()) priorities_.resize(thread + 1, 0);
   priorities_[thread] = DrawInitialPriority();
+  ForgetTop();
 }
 
-uint32_t PctStrategy::Top(std::span<const uint32_t> enabled) {
+uint32_t PctStrategy::Top(const SchedulingPoint& point) {
+  if (point.enabled_version != 0 && point.enabled_version == top_version_) return top_;
+  const std::span<const uint32_t> enabled = point.enabled;
   uint32_t best = enabled[0];
   uint64_t best_priority = 0;
   bool first = true;
@@ -78,6 +82,8 @@ uint32_t PctStrategy::Top(std::span<const uint32_t> enabled) {
       first = false;
     }
   }
+  top_ = best;
+  top_version_ = point.enabled_version;
   return best;
 }
 
@@ -87,12 +93,14 @@ uint32_t PctStrategy::PickThread(const SchedulingPoint& point) {
       point.pending[point.current].kind == PendingOp::Kind::kYield &&
       point.current < priorities_.size() && next_yield_priority_ > 1) {
     priorities_[point.current] = next_yield_priority_--;
+    ForgetTop();
   }
   while (next_change_ < change_points_.size() && change_points_[next_change_].step <= point.step) {
-    priorities_[Top(point.enabled)] = change_points_[next_change_].priority;
+    priorities_[Top(point)] = change_points_[next_change_].priority;
+    ForgetTop();
     ++next_change_;
   }
-  return Top(point.enabled);
+  return Top(point);
 }
 
 uint32_t PctStrategy::PickValue(uint32_t n) { return prng_.Below(n); }

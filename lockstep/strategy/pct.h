@@ -96,8 +96,11 @@ class PctStrategy final : public Strategy {
   };
 
   uint64_t DrawInitialPriority() { return prng_.Next() | kInitialBand; }
-  // Highest-priority member of `enabled`; announces unknown ids first.
-  uint32_t Top(std::span<const uint32_t> enabled);
+  // Highest-priority enabled thread; announces unknown ids first. Kept from
+  // the last call while neither the enabled set nor a priority changed.
+  uint32_t Top(const SchedulingPoint& point);
+  // A priority changed: the next Top rescans.
+  void ForgetTop() { top_version_ = 0; }
 
   // Initial priorities have the top bit set; change point i gets
   // kChangeBase + d - i; yields count down from kChangeBase. So yielded
@@ -118,6 +121,9 @@ class PctStrategy final : public Strategy {
   std::vector<ChangePoint> change_points_;
   size_t next_change_ = 0;
   uint64_t next_yield_priority_ = kChangeBase;
+  // The last Top and the enabled set's version it was computed for (0: none).
+  uint32_t top_ = 0;
+  uint64_t top_version_ = 0;
 };
 
 }  // namespace lockstep

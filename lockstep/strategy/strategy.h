@@ -47,8 +47,8 @@ struct SchedulingPoint {
   uint32_t current = 0;                // the thread that ran last
   uint64_t step = 0;                   // 1-based scheduling step
   // Changes whenever `enabled` may differ from the previous point's (equal
-  // versions: the same enabled threads), so a strategy can keep what it
-  // derived from the set instead of rescanning it.
+  // non-zero versions: the same enabled threads), so a strategy can keep
+  // what it derived from the set instead of rescanning it. 0: unknown.
   uint64_t enabled_version = 0;
 };
 
