@@ -74,7 +74,7 @@ void Mutex::Release(Controller& c, uint32_t id, std::source_location location) {
         location);
   }
   owner_ = kNoThread;
-  c.WakeAll(*this);
+  c.WakeOne(*this);  // see the class comment
   c.Record("mutex.unlock", id, location);
 }
 

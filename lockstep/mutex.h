@@ -16,6 +16,12 @@ namespace lockstep {
 // std::unique_lock and std::scoped_lock work with it. Locking a mutex the
 // thread already holds, or unlocking one it does not hold, fails the
 // iteration as MISUSE instead of being undefined behaviour.
+//
+// unlock() wakes one of the threads blocked in lock(), chosen by the
+// strategy (a choose() decision when several wait); any other thread may
+// still take the mutex before the woken one runs, which then blocks again.
+// Which thread acquires next is therefore as free as std::mutex leaves it,
+// without waking every waiter only for all but one to block again.
 class Mutex : public internal::ObjectBase {
  public:
   explicit Mutex(std::string_view name = {},

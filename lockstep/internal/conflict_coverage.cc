@@ -16,6 +16,9 @@ constexpr size_t kMaxReads = 16;
 void ConflictCoverage::Pair(const Access& earlier, uint32_t thread, uint64_t site) {
   if (earlier.thread == UINT32_MAX || earlier.thread == thread) return;
   const uint64_t key = Mix64(Mix64(earlier.site) + site);
+  uint64_t& recent = recent_[key % recent_.size()];
+  if (recent == key) return;
+  recent = key;
   if (seen_.insert(key).second) new_.push_back(key);
 }
 

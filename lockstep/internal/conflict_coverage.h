@@ -12,10 +12,11 @@
 #ifndef LOCKSTEP_INTERNAL_CONFLICT_COVERAGE_H_
 #define LOCKSTEP_INTERNAL_CONFLICT_COVERAGE_H_
 
+#include <array>
 #include <cstdint>
-#include <unordered_set>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "lockstep/strategy/strategy.h"
 
 namespace lockstep::internal {
@@ -52,7 +53,10 @@ class ConflictCoverage {
   void Pair(const Access& earlier, uint32_t thread, uint64_t site);
 
   std::vector<ObjectState> objects_;  // by object id
-  std::unordered_set<uint64_t> seen_;
+  absl::flat_hash_set<uint64_t> seen_;
+  // Pairs known to be in seen_, by their low bits: most conflicts repeat a
+  // pair, and this check is cheaper than the set's.
+  std::array<uint64_t, 1024> recent_{};
   std::vector<uint64_t> new_;
 };
 

@@ -100,6 +100,8 @@ struct EhGlobals {
   unsigned int uncaught_exceptions = 0;
 };
 EhGlobals* CurrentEhGlobals() { return reinterpret_cast<EhGlobals*>(abi::__cxa_get_globals()); }
+// The running iteration's: a fiber run stays on one OS thread.
+EhGlobals& RunEhGlobals(void* globals) { return *static_cast<EhGlobals*>(globals); }
 }  // namespace
 
 struct Controller::ThreadState {
@@ -195,13 +197,14 @@ IterationOutcome Controller::RunIteration(const std::function<void()>& body, Str
   const InLockstep in_lockstep;
   BeginIteration(strategy, iteration, seed, trace);
   fiber_run_.store(this, std::memory_order_release);
-  const EhGlobals eh_globals = *CurrentEhGlobals();
+  eh_globals_ = CurrentEhGlobals();
+  const EhGlobals eh_globals = RunEhGlobals(eh_globals_);
   // Capture the body by reference: copying the std::function could allocate.
   Spawn([&body] { body(); }, "main", /*detached=*/false, std::source_location::current());
   next_ = 0;
   RunLoop();
   Teardown();
-  *CurrentEhGlobals() = eh_globals;
+  RunEhGlobals(eh_globals_) = eh_globals;
   fiber_run_.store(nullptr, std::memory_order_release);
   return EndIteration();
 }
@@ -272,7 +275,7 @@ void Controller::RunLoop() {
   const int depth = InLockstep::Depth();
   while (next_ != kNoThread) {
     current_ = next_;
-    *CurrentEhGlobals() = threads_[current_]->eh;
+    RunEhGlobals(eh_globals_) = threads_[current_]->eh;
     Fiber::Switch(scheduler_, threads_[current_]->fiber);
   }
   InLockstep::SetDepth(depth);
@@ -357,7 +360,7 @@ void Controller::FiberMain(void* controller) {
   Fiber& fiber = self.threads_[id]->fiber;
   if (self.next_ == kNoThread) Fiber::Exit(fiber, self.scheduler_);
   self.current_ = self.next_;
-  *CurrentEhGlobals() = self.threads_[self.next_]->eh;
+  RunEhGlobals(self.eh_globals_) = self.threads_[self.next_]->eh;
   Fiber::Exit(fiber, self.threads_[self.next_]->fiber);
 }
 
@@ -610,7 +613,7 @@ void Controller::SwitchTo(uint32_t thread) {
   const uint32_t me = current_;
   current_ = thread;
   const int depth = InLockstep::Depth();  // each fiber has its own
-  EhGlobals* eh = CurrentEhGlobals();
+  EhGlobals* eh = &RunEhGlobals(eh_globals_);
   threads_[me]->eh = *eh;
   *eh = threads_[thread]->eh;
   Fiber::Switch(threads_[me]->fiber, threads_[thread]->fiber);
@@ -723,7 +726,18 @@ bool AnyWaiter(uint32_t) { return true; }
 
 int Controller::WaitersOn(const ObjectBase& object) const { return WaitersOn(object, AnyWaiter); }
 int Controller::WakeAll(const ObjectBase& object) { return WakeAll(object, AnyWaiter); }
-uint32_t Controller::WakeOne(const ObjectBase& object) { return WakeOne(object, AnyWaiter); }
+
+uint32_t Controller::WakeOne(const ObjectBase& object) {
+  const InLockstep in_lockstep;
+  std::vector<uint32_t>* waiters = Waiters(object);
+  if (waiters == nullptr || waiters->empty()) return kNoThread;
+  // Which waiter wakes is the strategy's choice (in thread-id order).
+  const uint32_t index = waiters->size() == 1 ? 0 : Choose(static_cast<uint32_t>(waiters->size()));
+  const uint32_t t = (*waiters)[index];
+  waiters->erase(waiters->begin() + index);
+  Wake(t);
+  return t;
+}
 
 int Controller::WaitersOn(const ObjectBase& object, WaiterFilter eligible) const {
   const std::vector<uint32_t>* waiters = Waiters(object);

@@ -457,6 +457,9 @@ class Controller {
   ConflictCoverage coverage_;
   StackPool* stacks_;  // shared by the controllers of this OS thread
   Fiber scheduler_;    // the scheduler context
+  // The C++ runtime's exception state of the OS thread running the fibers
+  // (__cxa_get_globals(), looked up once per iteration).
+  void* eh_globals_ = nullptr;
   uint32_t current_ = 0;
   uint32_t next_ = kNoThread;
   uint32_t last_blocked_ = kNoThread;

@@ -60,7 +60,9 @@ bool MutexModel::Lock(bool shared, bool try_only,
     }
     std::optional<uint64_t> deadline_ns;
     if (deadline) deadline_ns = static_cast<uint64_t>(deadline->time_since_epoch().count());
+    shared_waiters_ += shared ? 1 : 0;
     const WakeReason reason = c.Block(*this, event, op, location, deadline_ns);
+    shared_waiters_ -= shared ? 1 : 0;
     if (reason == WakeReason::kAborted) return false;
     if (reason == WakeReason::kTimeout && !Available(shared)) {
       c.Record(event, id, location, 0, "timed out");
@@ -98,7 +100,13 @@ void MutexModel::Unlock(bool shared) {
     if (readers_.empty()) c.WakeAll(*this);
   } else if (--depth_ == 0) {
     owner_ = kNoThread;
-    c.WakeAll(*this);
+    // One waiter, as lockstep::Mutex does, unless shared lockers wait: they
+    // may all acquire now.
+    if (shared_waiters_ == 0) {
+      c.WakeOne(*this);
+    } else {
+      c.WakeAll(*this);
+    }
   }
   c.Record(shared ? "mutex.unlock_shared" : "mutex.unlock", id, location, depth_);
 }

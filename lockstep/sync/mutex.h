@@ -59,6 +59,7 @@ class MutexModel : public ::lockstep::internal::ObjectBase {
     owner_ = ::lockstep::internal::kNoThread;
     depth_ = 0;
     readers_.clear();
+    shared_waiters_ = 0;
   }
   bool Available(bool shared) const {
     return owner_ == ::lockstep::internal::kNoThread && (shared || readers_.empty());
@@ -68,6 +69,7 @@ class MutexModel : public ::lockstep::internal::ObjectBase {
   uint32_t owner_ = ::lockstep::internal::kNoThread;
   uint32_t depth_ = 0;
   std::vector<uint32_t> readers_;  // one entry per shared hold
+  uint32_t shared_waiters_ = 0;    // threads blocked in a shared lock
 };
 
 // lock, try_lock and unlock over a MutexModel: the base of every mutex here
