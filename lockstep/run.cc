@@ -1,9 +1,9 @@
 #include "lockstep/run.h"
 
 #include <memory>
-#include <unordered_set>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "lockstep/failure.h"
 #include "lockstep/internal/controller.h"
@@ -122,7 +122,9 @@ RunResult RunInProcess(const std::function<void()>& body, const Options& options
                        Strategy& strategy) {
   RunResult result;
   const auto start = std::chrono::steady_clock::now();
-  auto elapsed = [&] { return std::chrono::steady_clock::now() - start; };
+  auto elapsed = [&]() -> std::chrono::nanoseconds {
+    return std::chrono::steady_clock::now() - start;
+  };
 
   if (const Trace* recorded = options.replay) {
     Controller controller(internal::ReplaySettings(options, *recorded));
@@ -140,11 +142,11 @@ RunResult RunInProcess(const std::function<void()>& body, const Options& options
   }
 
   Controller controller(internal::ExploreSettings(options));
-  std::unordered_set<uint64_t> schedules;
+  absl::flat_hash_set<uint64_t> schedules;
   const internal::IterationPlan plan(options);
   internal::ProgressMeter progress(options, plan.budget());
   for (uint64_t position = 0;; ++position) {
-    const std::optional<uint64_t> next = plan.Next(position, elapsed());
+    const std::optional<uint64_t> next = plan.Next(position, elapsed);
     if (!next) break;
     const uint64_t i = *next;
     const uint64_t seed = internal::IterationSeed(options.seed, i);

@@ -315,7 +315,7 @@ uint32_t Controller::Spawn(std::function<void()> fn, std::string_view name, bool
   const uint32_t id = thread_count_++;
   if (id == threads_.size()) threads_.push_back(std::make_unique<ThreadState>());
   ThreadState& thread = *threads_[id];
-  thread.name.assign(name);
+  if (!name.empty() || !thread.name.empty()) thread.name.assign(name);
   thread.created_at = created_at;
   thread.fn = std::move(fn);
   thread.eh = {};
@@ -569,13 +569,21 @@ void Controller::SetStatus(uint32_t id, ThreadStatus status) {
   if (thread.status == status) return;
   const bool timer = thread.timed || thread.spurious;
   if (thread.status == Status::kRunnable) {
-    enabled_.erase(std::lower_bound(enabled_.begin(), enabled_.end(), id));
+    if (enabled_.back() == id) {
+      enabled_.pop_back();
+    } else {
+      enabled_.erase(std::lower_bound(enabled_.begin(), enabled_.end(), id));
+    }
   } else if (thread.status == Status::kBlocked && timer) {
     --timers_;
   }
   thread.status = status;
   if (status == Status::kRunnable) {
-    enabled_.insert(std::upper_bound(enabled_.begin(), enabled_.end(), id), id);
+    if (enabled_.empty() || enabled_.back() < id) {
+      enabled_.push_back(id);
+    } else {
+      enabled_.insert(std::upper_bound(enabled_.begin(), enabled_.end(), id), id);
+    }
   } else if (status == Status::kBlocked && timer) {
     ++timers_;
   }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "absl/functional/function_ref.h"
 #include "lockstep/options.h"
 
 namespace lockstep::internal {
@@ -40,6 +41,12 @@ class IterationPlan {
   std::optional<uint64_t> Next(uint64_t position, std::chrono::nanoseconds elapsed) const {
     if (OutOfTime(position, elapsed)) return std::nullopt;
     return IterationAt(position);
+  }
+
+  // The same, reading the clock (`elapsed`) only when there is a budget.
+  std::optional<uint64_t> Next(uint64_t position,
+                               absl::FunctionRef<std::chrono::nanoseconds()> elapsed) const {
+    return Next(position, budget_.count() > 0 ? elapsed() : std::chrono::nanoseconds(0));
   }
 
   // This shard's share of the time budget (zero: none).
