@@ -35,12 +35,33 @@
 // through the interposer (which passes them straight to the real ones
 // outside a native run), as they would in a test binary using the runner.
 //
+// The physical limits the runner is measured against, in the same process:
+//   BM_ForkFloor       fork() + the child's _exit(0) + waitpid, one
+//                      benchmark iteration each: the least an isolated
+//                      iteration can cost in a process of this size.
+//   BM_FutexHandoff    two OS threads handing a turn back and forth through
+//                      a futex (store + FUTEX_WAKE, FUTEX_WAIT until it is
+//                      theirs, as the runner's baton does); ns_per_handoff.
+//                      Argument 0: unpinned; 1: both pinned to one CPU.
+//
 // After the benchmarks, main() times each workload and configuration again
-// for kTableIterations executions with std::chrono, in kRounds interleaved
-// rounds (every configuration of every workload once per round), and prints
-// the medians: executions/s, ns per interposed call and the slowdowns.
+// for kTableIterations executions with std::chrono, and the fork floor and
+// the hand-offs, in kRounds interleaved rounds (each of them once per
+// round), and prints the medians: executions/s, ns per interposed call and
+// the slowdowns; then the runner's costs beside the physical limits:
+//   isolated iteration / fork floor: the wall time of one isolated
+//     iteration over the fork floor's.
+//   ns per interposed call: RunResult::elapsed / total_steps, which also
+//     counts what the body costs by itself (creating and joining its
+//     threads); "added" is what the runner adds per call, (control time per
+//     execution - uncontrolled time per execution) / steps per execution,
+//     over the futex hand-off (unpinned, as the runner's threads are).
 
 #include <benchmark/benchmark.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -75,6 +96,8 @@ constexpr uint64_t kIsolatedIterationsPerRun = 50;
 // Executions per configuration and round in the table main() prints.
 constexpr uint64_t kTableIterations = 300;
 constexpr int kRounds = 3;
+// Hand-offs per measurement of the futex hand-off.
+constexpr int kHandoffs = 20000;
 
 [[noreturn]] void Wrong(const char* workload, int got, int expected) {
   std::fprintf(stderr, "native_bench: %s: counted %d, expected %d\n", workload, got, expected);
@@ -189,6 +212,106 @@ lockstep::RunResult RunControlled(const Workload& workload,
   return result;
 }
 
+// ---------------------------------------------------------------------------
+// Physical limits.
+
+// fork() + the child's _exit(0) + waitpid: microseconds.
+double ForkFloorUs(int count) {
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < count; ++i) {
+    const pid_t pid = fork();
+    if (pid == 0) _exit(0);
+    if (pid < 0) {
+      std::perror("native_bench: fork");
+      std::abort();
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+  }
+  const std::chrono::duration<double, std::micro> elapsed =
+      std::chrono::steady_clock::now() - start;
+  return elapsed.count() / count;
+}
+
+void FutexWait(uint32_t* word, uint32_t value) {
+  syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, value, nullptr, nullptr, 0);
+}
+void FutexWake(uint32_t* word) {
+  syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+}
+
+// Pins the calling thread to `cpu`.
+void PinTo(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (sched_setaffinity(0, sizeof(set), &set) != 0) std::perror("native_bench: sched_setaffinity");
+}
+
+// Two threads hand a turn back and forth `count` times through a futex, as
+// the runner's baton does (Signal::Post/Wait in lockstep/native/real.h):
+// the turn's owner stores the other's number and wakes it, then waits until
+// the turn is back. Nanoseconds per hand-off; `pinned`: both threads on the
+// first CPU this process may use, else wherever the scheduler puts them.
+double FutexHandoffNs(int count, bool pinned) {
+  int cpu = 0;
+  cpu_set_t allowed;
+  if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0) {
+    while (cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &allowed)) ++cpu;
+  }
+  alignas(64) uint32_t turn = 0;
+  std::atomic<int> ready{0};
+  double ns = 0;
+  auto player = [&](uint32_t me) {
+    if (pinned) PinTo(cpu);
+    ready.fetch_add(1);
+    while (ready.load() < 2) std::this_thread::yield();
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = static_cast<int>(me); i < count; i += 2) {
+      for (uint32_t now; (now = __atomic_load_n(&turn, __ATOMIC_ACQUIRE)) != me;) {
+        FutexWait(&turn, now);
+      }
+      __atomic_store_n(&turn, me ^ 1, __ATOMIC_RELEASE);
+      FutexWake(&turn);
+    }
+    if (me == 0) {
+      // Until the last hand-off has arrived.
+      for (uint32_t now; (now = __atomic_load_n(&turn, __ATOMIC_ACQUIRE)) != (count & 1);) {
+        FutexWait(&turn, now);
+      }
+      const std::chrono::duration<double, std::nano> elapsed =
+          std::chrono::steady_clock::now() - start;
+      ns = elapsed.count() / count;
+    }
+  };
+  std::thread a(player, 0);
+  std::thread b(player, 1);
+  a.join();
+  b.join();
+  return ns;
+}
+
+void BM_ForkFloor(benchmark::State& state) {
+  for (auto _ : state) ForkFloorUs(1);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+
+void BM_FutexHandoff(benchmark::State& state) {
+  const bool pinned = state.range(0) != 0;
+  state.SetLabel(pinned ? "pinned to one CPU" : "unpinned");
+  double ns = 0;
+  int64_t measured = 0;
+  for (auto _ : state) {
+    ns += FutexHandoffNs(kHandoffs, pinned);
+    ++measured;
+  }
+  state.SetItemsProcessed(measured * kHandoffs);
+  state.counters["ns_per_handoff"] = ns / static_cast<double>(measured);
+}
+
+// ---------------------------------------------------------------------------
+// The runner.
+
 void BM_Uncontrolled(benchmark::State& state) {
   const Workload& workload = kWorkloads[state.range(0)];
   state.SetLabel(workload.name);
@@ -222,6 +345,8 @@ void RunNative(benchmark::State& state, bool isolate) {
 void BM_NativeControl_NoIsolation(benchmark::State& state) { RunNative(state, false); }
 void BM_NativeControl_Isolated(benchmark::State& state) { RunNative(state, true); }
 
+BENCHMARK(BM_ForkFloor)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_FutexHandoff)->DenseRange(0, 1)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Uncontrolled)->DenseRange(0, kWorkloadCount - 1)->UseRealTime();
 BENCHMARK(BM_NativeControl_NoIsolation)
     ->DenseRange(0, kWorkloadCount - 1)
@@ -272,16 +397,29 @@ Measured Median(std::vector<Measured> rounds) {
                   .steps_per_iteration = median(&Measured::steps_per_iteration)};
 }
 
+double MedianOf(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
 void PrintTable() {
   // Per workload: uncontrolled, control, isolated; one of each per round.
   std::vector<std::array<std::vector<Measured>, 3>> measured(kWorkloadCount);
+  std::vector<double> fork_floor_us;
+  std::vector<double> handoff_ns;         // unpinned
+  std::vector<double> pinned_handoff_ns;  // both threads on one CPU
   for (const Workload& workload : kWorkloads) {
     // Warm up (first thread creations, the isolation stream's first mapping).
     MeasureUncontrolled(workload, 10);
     MeasureControlled(workload, 10, false);
     MeasureControlled(workload, 10, true);
   }
+  ForkFloorUs(10);
+  FutexHandoffNs(kHandoffs / 10, false);
   for (int round = 0; round < kRounds; ++round) {
+    fork_floor_us.push_back(ForkFloorUs(static_cast<int>(kTableIterations)));
+    handoff_ns.push_back(FutexHandoffNs(kHandoffs, false));
+    pinned_handoff_ns.push_back(FutexHandoffNs(kHandoffs, true));
     for (int w = 0; w < kWorkloadCount; ++w) {
       measured[w][0].push_back(MeasureUncontrolled(kWorkloads[w], kTableIterations));
       measured[w][1].push_back(MeasureControlled(kWorkloads[w], kTableIterations, false));
@@ -302,6 +440,34 @@ void PrintTable() {
                 uncontrolled.per_second, control.per_second, control.ns_per_call,
                 control.steps_per_iteration, uncontrolled.per_second / control.per_second,
                 isolated.per_second, uncontrolled.per_second / isolated.per_second);
+  }
+
+  // The runner's costs beside the physical limits, from the same rounds.
+  const double floor_us = MedianOf(fork_floor_us);
+  const double handoff = MedianOf(handoff_ns);
+  const double pinned_handoff = MedianOf(pinned_handoff_ns);
+  std::printf(
+      "\nPhysical limits (same rounds, medians):\n"
+      "  fork floor: fork() + child _exit(0) + waitpid, this process   %9.1f us\n"
+      "  futex hand-off between two threads, unpinned                  %9.0f ns\n"
+      "  futex hand-off between two threads, pinned to one CPU         %9.0f ns\n",
+      floor_us, handoff, pinned_handoff);
+  std::printf(
+      "\nns/call = RunResult::elapsed / total_steps (includes the body's own thread creation and "
+      "joins);\nadded ns/call = (control - uncontrolled time per execution) / steps per "
+      "execution.\n");
+  std::printf("%-30s %12s %10s %9s %13s %12s %12s\n", "workload", "isolated us", "/fork floor",
+              "ns/call", "added ns/call", "/hand-off", "/pinned h-o");
+  for (int w = 0; w < kWorkloadCount; ++w) {
+    const Measured uncontrolled = Median(measured[w][0]);
+    const Measured control = Median(measured[w][1]);
+    const Measured isolated = Median(measured[w][2]);
+    const double isolated_us = 1e6 / isolated.per_second;
+    const double added_ns =
+        (1e9 / control.per_second - 1e9 / uncontrolled.per_second) / control.steps_per_iteration;
+    std::printf("%-30s %12.1f %9.2fx %9.0f %13.0f %11.2fx %11.2fx\n", kWorkloads[w].name,
+                isolated_us, isolated_us / floor_us, control.ns_per_call, added_ns,
+                added_ns / handoff, added_ns / pinned_handoff);
   }
 }
 

@@ -4,10 +4,15 @@
 #include <sys/mman.h>
 #include <ucontext.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "lockstep/native/real.h"
 #include "lockstep/native/session.h"
 
 namespace lockstep::native_internal {
@@ -84,6 +89,33 @@ void ChildStream::DetachCrashHandlers() {
   if (g_crash_stream == nullptr) return;
   g_crash_stream = nullptr;
   for (int signal : kCrashSignals) ::signal(signal, SIG_DFL);
+}
+
+void WarmThreadCaches(uint32_t threads) {
+  // glibc caches up to 40 MiB of stacks: about four of the default size.
+  constexpr uint32_t kMostThreads = 8;
+  static uint32_t warmed = 0;  // the runner's thread only (runs do not nest)
+  threads = std::min(threads, kMostThreads);
+  if (threads <= warmed) return;
+  warmed = threads;
+  // All alive at once, each holding memory of its arena until all have
+  // one, so that each gets a stack and an arena of its own.
+  uint32_t arrived[2] = {0, 0};
+  auto all_arrive = [&](uint32_t& count) {
+    __atomic_add_fetch(&count, 1, __ATOMIC_ACQ_REL);
+    while (__atomic_load_n(&count, __ATOMIC_ACQUIRE) < threads) Real().sched_yield();
+  };
+  auto warm = [&] {
+    all_arrive(arrived[0]);
+    void* memory = std::malloc(64);
+    __asm__ volatile("" : : "r"(memory) : "memory");
+    all_arrive(arrived[1]);
+    std::free(memory);
+  };
+  std::vector<std::thread> started_threads;
+  started_threads.reserve(threads);
+  for (uint32_t i = 0; i < threads; ++i) started_threads.emplace_back(warm);
+  for (std::thread& thread : started_threads) thread.join();
 }
 
 CrashStack::CrashStack(uint32_t thread) {

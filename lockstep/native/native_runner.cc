@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
@@ -183,6 +184,7 @@ class IterationRunner {
  private:
   IterationResult RunInChild(const std::function<void()>& body, Strategy& strategy,
                              uint64_t iteration, uint64_t seed, bool record, IterationSetup setup) {
+    native_internal::WarmThreadCaches(child_threads_);
     stream_->Reset();
     deadline_killed_ = false;
     int output[2];
@@ -234,6 +236,7 @@ class IterationRunner {
     ChildStream::Contents contents = stream_->Read();
     result.decisions = std::move(contents.decisions);
     result.record = std::move(contents.trace);
+    child_threads_ = std::max(child_threads_, static_cast<uint32_t>(result.record.threads_size()));
     internal::IterationOutcome& outcome = result.native.outcome;
     result.native.quantum_expirations = contents.quantum_expirations;
     controller_->coverage().Merge(contents.conflict_pairs);
@@ -370,6 +373,9 @@ class IterationRunner {
   ChildStream* stream_;
   std::unique_ptr<Controller> controller_;
   bool deadline_killed_ = false;
+  // The most threads a child's iteration started so far (the body's at
+  // least): how many the parent warms up before forking (WarmThreadCaches).
+  uint32_t child_threads_ = 1;
 };
 
 // Whether the recording re-execution failed the way the failing run did.
