@@ -96,7 +96,9 @@ int Session::MutexUnlock(pthread_mutex_t* mutex) {
   const int r = real.pthread_mutex_unlock(mutex);
   if (r == 0 && object.owner == turn.me() && --object.depth == 0) {
     object.owner = kNoThread;
-    c.WakeAll(object);
+    // One waiter, chosen by the strategy; another thread may still take the
+    // mutex first, and the woken one then blocks again (as lockstep::Mutex).
+    c.WakeOne(object);
   }
   Record("mutex.unlock", id);
   return r;
