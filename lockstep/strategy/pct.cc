@@ -26,7 +26,8 @@ void PctStrategy::BeginIteration(uint64_t iteration, uint64_t seed) {
   } else {
     step_estimate_ = iteration > 0 && calibrated_ != 0 ? calibrated_ : kInitialStepEstimate;
   }
-  priorities_.clear();
+  // Every thread unknown (0), without giving back the memory.
+  std::fill(priorities_.begin(), priorities_.end(), 0);
   next_yield_priority_ = kChangeBase;
   ForgetTop();
 
@@ -67,19 +68,16 @@ void PctStrategy::OnThreadCreated(uint32_t thread) {
 
 uint32_t PctStrategy::Top(const SchedulingPoint& point) {
   if (point.enabled_version != 0 && point.enabled_version == top_version_) return top_;
-  const std::span<const uint32_t> enabled = point.enabled;
-  uint32_t best = enabled[0];
-  uint64_t best_priority = 0;
-  bool first = true;
-  for (uint32_t thread : enabled) {
+  uint32_t best = point.enabled[0];
+  uint64_t best_priority = 0;  // every priority is above 0
+  for (uint32_t thread : point.enabled) {
     // A thread the controller never announced still gets a random priority
     // rather than a crash; the draw order stays deterministic.
     if (thread >= priorities_.size() || priorities_[thread] == 0) OnThreadCreated(thread);
     const uint64_t priority = priorities_[thread];
-    if (first || priority > best_priority) {  // ascending ids: ties keep the lower
+    if (priority > best_priority) {  // ascending ids: ties keep the lower
       best = thread;
       best_priority = priority;
-      first = false;
     }
   }
   top_ = best;
