@@ -25,9 +25,7 @@
 // schedules/s per workload, taken from the benchmarks' own measurements (the
 // median with --benchmark_repetitions).
 
-// Relacy switches between its fibers' stacks with _longjmp, which glibc's
-// fortified longjmp (-D_FORTIFY_SOURCE, set by Bazel's -c opt toolchain)
-// aborts as "longjmp causes uninitialized stack frame". This file only.
+// Relacy's fibers need glibc's longjmp unfortified (see bench/relacy.h).
 #undef _FORTIFY_SOURCE
 
 #include <benchmark/benchmark.h>
@@ -50,31 +48,8 @@
 #include "lockstep/run.h"
 #include "lockstep/thread.h"
 
-// Relacy (relacy-dev) is third-party and header-only. <relacy/relacy.hpp>
-// comes from the system include directory, so GCC treats it as a system
-// header and its own warnings never reach the project's -Wall -Wextra
-// -Werror (nothing is suppressed for this file's code). relacy_std.hpp is
-// not used: it clashes with modern libstdc++; the rl:: names are used
-// directly below. relacy.hpp #defines new, delete, malloc, free, assert and
-// the memory_order_* names; they are undefined right after it so the rest of
-// this file sees the real ones. (It also replaces the global operator
-// new/delete with versions that divert to Relacy only inside a simulation
-// and call malloc/free otherwise, so Lockstep allocates through malloc here.)
-#include <relacy/relacy.hpp>
-#undef new
-#undef delete
-#undef malloc
-#undef calloc
-#undef realloc
-#undef free
-#undef assert
-#undef errno
-#undef memory_order_relaxed
-#undef memory_order_consume
-#undef memory_order_acquire
-#undef memory_order_release
-#undef memory_order_acq_rel
-#undef memory_order_seq_cst
+// After every other header: it undefines macros they may use.
+#include "bench/relacy.h"
 
 namespace {
 

@@ -64,9 +64,7 @@
 // Flags: --schedules=S --max_ops_per_call=B --rounds=R --threads=2,4,...
 // --ops=1,10,... --workloads=mutex,atomic.
 
-// Relacy switches between its fibers' stacks with _longjmp, which glibc's
-// fortified longjmp (-D_FORTIFY_SOURCE, set by Bazel's -c opt toolchain)
-// aborts as "longjmp causes uninitialized stack frame". This file only.
+// Relacy's fibers need glibc's longjmp unfortified (see bench/relacy.h).
 #undef _FORTIFY_SOURCE
 
 #include <sys/resource.h>
@@ -95,26 +93,8 @@
 #include "lockstep/run.h"
 #include "lockstep/thread.h"
 
-// Relacy (relacy-dev) is third-party and header-only; included as in
-// controlled_bench.cc (a system header, so its warnings never reach
-// -Werror; relacy_std.hpp not used; its macros for new, delete, malloc,
-// free, assert and the memory_order_* names undefined right after it, so
-// the rest of this file sees the real ones).
-#include <relacy/relacy.hpp>
-#undef new
-#undef delete
-#undef malloc
-#undef calloc
-#undef realloc
-#undef free
-#undef assert
-#undef errno
-#undef memory_order_relaxed
-#undef memory_order_consume
-#undef memory_order_acquire
-#undef memory_order_release
-#undef memory_order_acq_rel
-#undef memory_order_seq_cst
+// After every other header: it undefines macros they may use.
+#include "bench/relacy.h"
 
 namespace {
 
