@@ -5,7 +5,7 @@
 // Lockstep reports: DEADLOCK, a lost wake-up: a producer and a consumer both
 // wait on 'changed' although one of them could go on, and the test body
 // waits to join them. At seed 1 the default strategy (PCT, d=3) finds it at
-// iteration 7 (the 8th schedule), so the test keeps the default strategy.
+// iteration 10 (the 11th schedule), so the test keeps the default strategy.
 #include "examples/bounded_queue.h"
 #include "examples/bounded_queue_scenario.h"
 #include "gtest_ext/lockstep_test.h"

@@ -5,7 +5,7 @@
 // Lockstep reports: an ASSERTION failure, `widget.Get().size` is 0 instead of
 // 42 in the thread that took the fast path while the other was still
 // loading. At seed 1 with the default strategy (PCT, d=3) it is found at
-// iteration 11 (the 12th schedule).
+// iteration 13 (the 14th schedule).
 #include "examples/lazy_init.h"
 #include "examples/lazy_init_scenario.h"
 #include "gtest_ext/lockstep_test.h"
