@@ -62,7 +62,7 @@
 // the capped ones within the run-to-run noise.
 //
 // Flags: --schedules=S --max_ops_per_call=B --rounds=R --threads=2,4,...
-// --ops=1,10,... --workloads=mutex,atomic.
+// --ops=1,10,... --workloads=mutex,atomic --floor_round_trips=T.
 
 // Relacy's fibers need glibc's longjmp unfortified (see bench/relacy.h).
 #undef _FORTIFY_SOURCE
@@ -158,10 +158,10 @@ struct FiberFloor {
 };
 
 // Medians of 5 batches each.
-FiberFloor MeasureFiberFloor() {
+FiberFloor MeasureFiberFloor(int round_trips) {
   constexpr int kBatches = 5;
-  constexpr int kRoundTrips = 1'000'000;
-  constexpr int kCreates = 200'000;
+  const int kRoundTrips = round_trips;
+  const int kCreates = std::max(round_trips / 5, 1);
   // A reused stack, as Lockstep's stack pool reuses stacks across
   // iterations (so no mmap in the figure).
   std::vector<char> stack(kFiberStackSize);
@@ -205,6 +205,10 @@ constexpr std::array<int, 5> kSupportedThreads = {2, 4, 8, 16, 32};
 
 struct Config {
   uint64_t schedules = 10'000;
+  // Fiber round trips per batch of the floor measurement (and a fifth as
+  // many creations); the smoke test lowers it (ThreadSanitizer makes every
+  // fiber costly).
+  int floor_round_trips = 1'000'000;
   uint64_t max_ops_per_call = 32'000'000;  // 0: no cap
   int rounds = 3;
   std::vector<int> threads{2, 4, 8, 16, 32};
@@ -698,7 +702,7 @@ void Usage() {
   std::printf(
       "usage: scaling_bench [--schedules=S] [--max_ops_per_call=B (0: no cap)] [--rounds=R]\n"
       "                     [--threads=2,4,8,16,32] [--ops=1,10,100,1000]\n"
-      "                     [--workloads=mutex,atomic]\n");
+      "                     [--workloads=mutex,atomic] [--floor_round_trips=1000000]\n");
 }
 
 Config ParseFlags(int argc, char** argv) {
@@ -716,6 +720,8 @@ Config ParseFlags(int argc, char** argv) {
     } else if (name == "--max_ops_per_call") {
       config.max_ops_per_call =
           value == "0" ? 0 : static_cast<uint64_t>(ParsePositive(name, value));
+    } else if (name == "--floor_round_trips") {
+      config.floor_round_trips = static_cast<int>(ParsePositive(name, value));
     } else if (name == "--rounds") {
       config.rounds = static_cast<int>(ParsePositive(name, value));
     } else if (name == "--threads") {
@@ -771,7 +777,7 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(config.max_ops_per_call), config.rounds);
   std::printf("load average at start: %s\n", LoadAverage().c_str());
 
-  const FiberFloor floor = MeasureFiberFloor();
+  const FiberFloor floor = MeasureFiberFloor(config.floor_round_trips);
   std::printf(
       "physical floor (lockstep/internal/fiber.h, Boost.Context fcontext, CPU time, median of 5):\n"
       "  fiber switch: %.2f ns (one way; round trip %.2f ns)\n"

@@ -3,4 +3,4 @@
 # every cell (every run completing all its schedules) and exit 0.
 set -euo pipefail
 "${1:?usage: scaling_smoke_test.sh SCALING_BENCH_BINARY}" \
-  --schedules=20 --rounds=1 --threads=2,4 --ops=1,10
+  --schedules=20 --rounds=1 --threads=2,4 --ops=1,10 --floor_round_trips=1000
