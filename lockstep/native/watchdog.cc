@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <execinfo.h>
 #include <signal.h>
+#include <ucontext.h>
 
 #include <atomic>
 #include <chrono>
@@ -24,15 +25,42 @@ struct SampleSlot {
   std::atomic<int> done{0};
   int count = 0;
   void* frames[48];
+  void* pc = nullptr;  // the interrupted instruction (null: unknown)
 };
 SampleSlot g_sample;
 
-void OnSample(int) {
+// The instruction the signal interrupted, from its context (null: unknown).
+void* InterruptedPc(void* context) {
+#if defined(__x86_64__)
+  return reinterpret_cast<void*>(static_cast<ucontext_t*>(context)->uc_mcontext.gregs[REG_RIP]);
+#elif defined(__aarch64__)
+  return reinterpret_cast<void*>(static_cast<ucontext_t*>(context)->uc_mcontext.pc);
+#else
+  (void)context;
+  return nullptr;
+#endif
+}
+
+void OnSample(int, siginfo_t*, void* context) {
   const PassThrough pass_through;
   const int saved = errno;
+  g_sample.pc = InterruptedPc(context);
   g_sample.count = backtrace(g_sample.frames, 48);
   g_sample.done.store(1, std::memory_order_release);
   errno = saved;
+}
+
+// Where the interrupted thread's own frames start in the sample: at the
+// interrupted instruction (the frames above it are the handler's and the
+// signal trampoline's, usually two, but a sanitizer or the unwinder may
+// add one). A frame found there is a pc, not a return address, so it is
+// located as is: taking it for a return address would name the byte before
+// it, outside the function when the signal came at its first instruction.
+int FirstInterruptedFrame() {
+  for (int i = 0; i < g_sample.count; ++i) {
+    if (g_sample.pc != nullptr && g_sample.frames[i] == g_sample.pc) return i;
+  }
+  return 2;
 }
 
 }  // namespace
@@ -132,8 +160,8 @@ bool Session::Sample(uint32_t id, SourceLocation* out) {
   // after the old handler is back, nothing happens.
   struct sigaction action {};
   struct sigaction previous {};
-  action.sa_handler = &OnSample;
-  action.sa_flags = SA_RESTART;
+  action.sa_sigaction = &OnSample;
+  action.sa_flags = SA_RESTART | SA_SIGINFO;
   sigemptyset(&action.sa_mask);
   if (sigaction(SIGURG, &action, &previous) != 0) return false;
   g_sample.done.store(0, std::memory_order_relaxed);
@@ -146,9 +174,10 @@ bool Session::Sample(uint32_t id, SourceLocation* out) {
     }
   }
   sigaction(SIGURG, &previous, nullptr);
-  // Frames 0 and 1 are the handler and the signal trampoline.
-  return answered && g_sample.count > 2 &&
-         LocateFrames(g_sample.frames + 2, g_sample.count - 2, /*first_is_pc=*/true, out);
+  if (!answered) return false;
+  const int first = FirstInterruptedFrame();
+  return g_sample.count > first && LocateFrames(g_sample.frames + first, g_sample.count - first,
+                                                /*first_is_pc=*/true, out);
 }
 
 }  // namespace lockstep::native_internal
