@@ -24,10 +24,10 @@
 #include <chrono>
 #include <cstring>
 #include <string>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "lockstep/internal/child_process.h"
@@ -349,7 +349,7 @@ class IsolatedRun {
   RunResult Explore(Strategy& strategy) {
     RunResult result;
     const auto start = std::chrono::steady_clock::now();
-    std::unordered_set<uint64_t> schedules;
+    absl::flat_hash_set<uint64_t> schedules;
     uint64_t next = 0;  // the plan's position the next explorer starts at
     while (true) {
       ResetArea();
@@ -432,10 +432,12 @@ class IsolatedRun {
                    std::chrono::steady_clock::time_point start) {
     Controller controller(ExploreSettings(options_));
     ProgressMeter progress(options_, plan_.budget());
-    std::unordered_set<uint64_t> schedules;
+    absl::flat_hash_set<uint64_t> schedules;
+    auto elapsed = [start]() -> std::chrono::nanoseconds {
+      return std::chrono::steady_clock::now() - start;
+    };
     for (uint64_t position = first;; ++position) {
-      const std::optional<uint64_t> next =
-          plan_.Next(position, std::chrono::steady_clock::now() - start);
+      const std::optional<uint64_t> next = plan_.Next(position, elapsed);
       if (!next) return;
       const uint64_t i = *next;
       const uint64_t done = position - first;
