@@ -15,8 +15,8 @@ namespace {
 
 // Every kind, in the order the error message lists them.
 constexpr StrategyKind kAllKinds[] = {
-    StrategyKind::kRandom, StrategyKind::kPct,   StrategyKind::kFairPct,
-    StrategyKind::kPos,    StrategyKind::kIdPct,
+    StrategyKind::kRandom, StrategyKind::kPct, StrategyKind::kFairPct, StrategyKind::kPos,
+    StrategyKind::kIdPct,  StrategyKind::kDfs, StrategyKind::kDpor,
 };
 
 }  // namespace
@@ -33,6 +33,10 @@ std::string_view StrategyKindName(StrategyKind kind) {
       return "pos";
     case StrategyKind::kIdPct:
       return "idpct";
+    case StrategyKind::kDfs:
+      return "dfs";
+    case StrategyKind::kDpor:
+      return "dpor";
   }
   // Only reachable through a value cast from outside the enum's range.
   return "unknown";
@@ -46,7 +50,7 @@ absl::StatusOr<StrategyKind> ParseStrategyKind(std::string_view name) {
   }
   return absl::InvalidArgumentError(
       absl::StrCat("unknown lockstep strategy \"", absl::string_view(name.data(), name.size()),
-                   "\"; accepted names: random, pct, fair_pct, pos, idpct"));
+                   "\"; accepted names: random, pct, fair_pct, pos, idpct, dfs, dpor"));
 }
 
 namespace {
@@ -83,6 +87,10 @@ absl::StatusOr<RaceMode> ParseRaceMode(std::string_view name) {
   return ParseName<RaceMode>(name, "races mode", kRaceModeNames);
 }
 
+bool IsExhaustive(StrategyKind kind) {
+  return kind == StrategyKind::kDfs || kind == StrategyKind::kDpor;
+}
+
 absl::Status ValidateExploration(const Options& options) {
   if (options.iterations == 0) return absl::InvalidArgumentError("iterations must be >= 1");
   if (options.max_steps == 0) return absl::InvalidArgumentError("max_steps must be >= 1");
@@ -96,6 +104,15 @@ absl::Status ValidateExploration(const Options& options) {
   if (options.shard.count == 0 || options.shard.index >= options.shard.count) {
     return absl::InvalidArgumentError(absl::StrCat("shard ", options.shard.index, " of ",
                                                    options.shard.count, " does not exist"));
+  }
+  if (options.preemption_bound && options.strategy != StrategyKind::kDfs) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "preemption_bound applies to the dfs strategy only, not ",
+        std::string(StrategyKindName(options.strategy)),
+        (options.strategy == StrategyKind::kDpor
+             ? " (dpor explores every equivalence class of schedules; a bound would make it "
+               "miss some)"
+             : "")));
   }
   return absl::OkStatus();
 }

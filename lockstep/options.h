@@ -23,9 +23,16 @@ enum class StrategyKind {
   kFairPct,  // PCT for fair_prefix steps, then random (spin loops terminate)
   kPos,      // partial-order sampling, Yuan et al., CAV'18
   kIdPct,    // PCT whose depth cycles 1, 2, ..., pct_depth over iterations
+  // Exhaustive (strategy/dfs.h): every schedule, one per iteration, until
+  // all are explored ("verified") or `iterations` is reached.
+  kDfs,   // depth-first, optionally bounded by preemption_bound
+  kDpor,  // dynamic partial-order reduction: one schedule per equivalence class
 };
 
-// "random", "pct", "fair_pct", "pos", "idpct".
+// Whether `kind` explores every schedule (dfs, dpor) instead of sampling.
+bool IsExhaustive(StrategyKind kind);
+
+// "random", "pct", "fair_pct", "pos", "idpct", "dfs", "dpor".
 std::string_view StrategyKindName(StrategyKind kind);
 
 // Parses a name produced by StrategyKindName; the error lists the names.
@@ -69,20 +76,26 @@ absl::Status ValidateExploration(const Options& options);
 
 struct Options {
   // Iterations (schedules) to explore, numbered 0..iterations-1; exploration
-  // stops at the first failure.
+  // stops at the first failure. For dfs and dpor, a cap: they stop earlier
+  // when every schedule has been explored.
   uint64_t iterations = 100;
   // Base seed; iteration i runs with internal::IterationSeed(seed, i). Its
   // schedule depends only on the seed, i, the strategy's options and
   // pct_step_estimate, never on the iterations run before it.
   uint64_t seed = 1;
   // When set, run only this iteration (one-step reproduction), ignoring
-  // `iterations` and `shard`.
+  // `iterations` and `shard`. For dfs and dpor, whose iteration i is the
+  // i-th schedule of a search, the run explores iterations 0..i in order
+  // (the trace replays one schedule alone).
   std::optional<uint64_t> only_iteration{};
   // Split the iterations across runs (GoogleTest shards, machines): every
   // shard runs iteration 0 (it calibrates the PCT step estimate) and then
   // iterations i >= 1 with i % shard.count == shard.index, and gets
   // time_budget / shard.count. Together the shards run exactly the
-  // iterations, with the same schedules, as one run.
+  // iterations, with the same schedules, as one run. dfs and dpor instead
+  // split the tree of schedules: each shard explores the subtrees below the
+  // first few choices that a hash of them deals to it (see strategy/dfs.h),
+  // up to `iterations` schedules each.
   Shard shard{};
   StrategyKind strategy = StrategyKind::kPct;
   // PCT bug depth d: d-1 priority change points per iteration (>= 1).
@@ -93,6 +106,9 @@ struct Options {
   uint64_t pct_step_estimate = 0;
   // fair_pct: scheduling steps run under PCT before switching to random.
   uint32_t fair_prefix = 1000;
+  // dfs: explore only schedules with at most this many preemptions
+  // (switching away from a thread that could go on); nullopt: all.
+  std::optional<uint32_t> preemption_bound{};
   // Steps after which an iteration fails as a livelock.
   uint64_t max_steps = 10000;
   // Wall-clock budget: stop starting new iterations once this much time has

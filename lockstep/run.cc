@@ -161,7 +161,12 @@ RunResult RunInProcess(const std::function<void()>& body, const Options& options
           *outcome.failure);
       break;
     }
+    if (strategy.Exhausted()) {
+      result.exhausted = true;
+      break;
+    }
   }
+  result.redundant_iterations = strategy.RedundantIterations();
   result.distinct_schedules = schedules.size();
   result.conflict_pairs = controller.coverage().pairs();
   result.elapsed = elapsed();

@@ -24,6 +24,14 @@ struct RunResult {
   // schedules made happen (see internal/conflict_coverage.h): when more
   // schedules stop adding pairs, they are unlikely to find new behaviour.
   uint64_t conflict_pairs = 0;
+  // Exhaustive strategies (dfs, dpor): every schedule was explored and
+  // passed (the run stopped before `iterations` because none was left): the
+  // test is verified for every schedule, up to the preemption bound if any.
+  bool exhausted = false;
+  // Exhaustive strategies: iterations cut short as redundant or belonging to
+  // another shard (Strategy::RedundantIterations); the schedules explored are
+  // iterations - redundant_iterations.
+  uint64_t redundant_iterations = 0;
   // Scheduling steps over all iterations.
   uint64_t total_steps = 0;
   std::chrono::nanoseconds elapsed{0};

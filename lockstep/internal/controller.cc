@@ -723,6 +723,8 @@ WakeReason Controller::BlockCurrent(const ObjectBase* object, uint32_t join_targ
 }
 
 void Controller::Wake(uint32_t thread) {
+  // The current thread's operation (or exit) woke it.
+  strategy_->OnHappensBefore(current_, thread);
   SetStatus(thread, ThreadState::Status::kRunnable);
   threads_[thread]->wake = WakeReason::kNotified;
   threads_[thread]->join_target = kNoThread;
@@ -851,6 +853,7 @@ void Controller::Join(uint32_t target, std::source_location location) {
       return;
     }
   }
+  strategy_->OnHappensBefore(target, current_);
   if (race_detector_ != nullptr) race_detector_->Joined(current_, target);
   Record("thread.join", 0, location, target);
 }

@@ -18,6 +18,12 @@
 // crash, exit() or hang, it runs the iteration with the parent's copy of the
 // strategy, which makes the same decisions for a deterministic body. A
 // replay (Options::replay) is the same recording child.
+//
+// An exhaustive strategy (dfs, dpor) keeps a search state that the seeds and
+// step counts do not give (Strategy::HasSearchState). Its explorer mirrors
+// every iteration's decisions as they are made, so the recording child of
+// an iteration it died in replays them; when it pauses, it hands its search
+// state over to the parent, which passes it on to the next explorer.
 #include <signal.h>
 
 #include <algorithm>
@@ -48,7 +54,7 @@ struct IterationSummary {
 };
 
 // Record tags in the stream area.
-enum Tag : uint32_t { kThread = 1, kObject, kEvent, kOutcome };
+enum Tag : uint32_t { kThread = 1, kObject, kEvent, kOutcome, kSearchState };
 
 constexpr size_t kMaxDecisions = size_t{1} << 24;
 constexpr size_t kMaxSummaries = size_t{1} << 22;
@@ -60,6 +66,8 @@ struct Area {
   std::atomic<uint64_t> summary_count;   // iterations finished by this explorer
   std::atomic<uint64_t> conflict_pairs;  // seen by this explorer
   std::atomic<int> paused;               // the explorer stopped: summaries full
+  std::atomic<int> exhausted;            // the strategy explored every schedule
+  std::atomic<uint64_t> redundant;       // Strategy::RedundantIterations()
   std::atomic<int> overflowed;           // decisions or stream did not fit
   std::atomic<uint64_t> stream_bytes;    // committed bytes of `stream`
   DecisionRecord decisions[kMaxDecisions];
@@ -91,7 +99,10 @@ class Mirror : public Controller::Observer {
   }
 
   void Append(uint32_t tag, const google::protobuf::MessageLite& message) {
-    const std::string bytes = message.SerializeAsString();
+    Append(tag, message.SerializeAsString());
+  }
+
+  void Append(uint32_t tag, const std::string& bytes) {
     const uint64_t at = area_->stream_bytes.load(std::memory_order_relaxed);
     const uint32_t size = static_cast<uint32_t>(bytes.size());
     if (at + 8 + size > kStreamBytes) {
@@ -118,6 +129,7 @@ struct Streamed {
   Trace parts;  // threads, objects, events
   bool has_outcome = false;
   Trace outcome;  // failure (if any) and strategy configuration
+  std::string search_state;  // Strategy::SaveState() of a paused explorer
 };
 
 Streamed ReadStream(const Area& area) {
@@ -141,6 +153,9 @@ Streamed ReadStream(const Area& area) {
         break;
       case kEvent:
         streamed.parts.add_events()->ParseFromArray(data, n);
+        break;
+      case kSearchState:
+        streamed.search_state.assign(data, size);
         break;
       case kOutcome:
         streamed.has_outcome = true;
@@ -350,6 +365,7 @@ class IsolatedRun {
     RunResult result;
     const auto start = std::chrono::steady_clock::now();
     absl::flat_hash_set<uint64_t> schedules;
+    const bool searching = strategy.HasSearchState();
     uint64_t next = 0;  // the plan's position the next explorer starts at
     while (true) {
       ResetArea();
@@ -361,8 +377,10 @@ class IsolatedRun {
       for (uint64_t k = 0; k < finished; ++k) {
         const IterationSummary& summary = area_->summaries[k];
         const uint64_t i = *plan_.IterationAt(next + k);
-        strategy.BeginIteration(i, IterationSeed(options_.seed, i));
-        strategy.EndIteration(summary.steps);
+        if (!searching) {
+          strategy.BeginIteration(i, IterationSeed(options_.seed, i));
+          strategy.EndIteration(summary.steps);
+        }
         result.total_steps += summary.steps;
         schedules.insert(summary.schedule_hash);
       }
@@ -371,10 +389,17 @@ class IsolatedRun {
       // A resumed explorer starts counting afresh: keep the larger count.
       result.conflict_pairs = std::max(result.conflict_pairs, area_->conflict_pairs.load());
       next += finished;
+      result.exhausted = area_->exhausted.load() != 0;
+      result.redundant_iterations = area_->redundant.load();
       const Streamed streamed = ReadStream(*area_);
       if (end.kind == ChildEnd::Kind::kReturned && !streamed.has_outcome) {
-        if (area_->paused.load() != 0) continue;  // summaries full: resume
-        break;                                    // every iteration passed
+        if (area_->paused.load() == 0) break;  // every iteration passed
+        // Summaries full: resume, where the explorer's search was.
+        if (searching && !strategy.RestoreState(streamed.search_state)) {
+          result.status = absl::InternalError("the explorer's search state could not be read back");
+          break;
+        }
+        continue;
       }
       const bool died = end.kind != ChildEnd::Kind::kReturned;
       if (!died) {
@@ -392,12 +417,14 @@ class IsolatedRun {
       }
       // The explorer died at position `next`: run its iteration again,
       // recording, with the strategy where the explorer's was.
+      // A search replays the decisions the explorer mirrored.
       const uint64_t died_in = *plan_.IterationAt(next);
       const uint64_t seed = IterationSeed(options_.seed, died_in);
       strategy.BeginIteration(died_in, seed);
       Trace trace = HeaderFromOptions(options_, died_in, seed, strategy.Config());
+      if (searching) AddDecisions(Decisions(*area_), &trace);
       ChildEnd again_end;
-      std::optional<Failure> again = Record(trace, &strategy, again_end);
+      std::optional<Failure> again = Record(trace, searching ? nullptr : &strategy, again_end);
       Failure failure = FailureFromEnd(end, TraceDecisions(trace), options_);
       if (again_end.kind != end.kind) {
         // Not the same end: the explorer's failure, with a note.
@@ -422,6 +449,7 @@ class IsolatedRun {
     area_->summary_count.store(0);
     area_->conflict_pairs.store(0);
     area_->paused.store(0);
+    area_->exhausted.store(0);
     area_->overflowed.store(0);
     area_->stream_bytes.store(0);
   }
@@ -442,11 +470,20 @@ class IsolatedRun {
       const uint64_t i = *next;
       const uint64_t done = position - first;
       if (done == kMaxSummaries) {
+        if (strategy.HasSearchState()) Mirror(area_).Append(kSearchState, strategy.SaveState());
         area_->paused.store(1);
         return;
       }
+      // A search's decisions, as they are made (see the top of this file).
+      Mirror live(area_);
+      if (strategy.HasSearchState()) {
+        area_->decision_count.store(0, std::memory_order_relaxed);
+        controller.set_observer(&live);
+      }
       IterationOutcome outcome =
           controller.RunIteration(body_, strategy, i, IterationSeed(options_.seed, i), nullptr);
+      controller.set_observer(nullptr);
+      area_->redundant.store(strategy.RedundantIterations(), std::memory_order_relaxed);
       area_->summaries[done] = {outcome.steps, outcome.schedule_hash};
       area_->conflict_pairs.store(controller.coverage().pairs(), std::memory_order_relaxed);
       area_->summary_count.store(done + 1, std::memory_order_release);
@@ -460,6 +497,10 @@ class IsolatedRun {
         *result.mutable_failure() = std::move(*outcome.failure);
         *result.mutable_strategy() = std::move(outcome.strategy_config);
         mirror.Append(kOutcome, result);
+        return;
+      }
+      if (strategy.Exhausted()) {
+        area_->exhausted.store(1);
         return;
       }
     }

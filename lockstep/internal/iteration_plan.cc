@@ -13,6 +13,8 @@ bool CalibratesOnIterationZero(const Options& options) {
       return true;
     case StrategyKind::kRandom:
     case StrategyKind::kPos:
+    case StrategyKind::kDfs:
+    case StrategyKind::kDpor:
       return false;
   }
   return false;
@@ -21,6 +23,16 @@ bool CalibratesOnIterationZero(const Options& options) {
 IterationPlan::IterationPlan(const Options& options)
     : only_(options.only_iteration), end_(options.iterations), budget_(options.time_budget) {
   const uint32_t count = std::max<uint32_t>(options.shard.count, 1);
+  if (IsExhaustive(options.strategy)) {
+    // Iteration i is the search's i-th schedule: all of them, in order (the
+    // strategy splits the search among shards).
+    zero_first_ = true;
+    first_ = stride_ = 1;
+    if (only_) end_ = *only_ + 1;
+    only_.reset();
+    budget_ /= count;
+    return;
+  }
   if (only_) {
     zero_first_ = *only_ > 0 && CalibratesOnIterationZero(options);
     first_ = stride_ = 0;

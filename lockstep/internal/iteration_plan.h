@@ -27,7 +27,8 @@ class IterationPlan {
   // sharded; then come the run's own iterations in increasing order:
   //  * only_iteration: that one;
   //  * sharded: every i >= 1 with i % count == index, i < iterations;
-  //  * otherwise: 1, 2, ..., iterations - 1.
+  //  * otherwise, and for the exhaustive strategies (dfs, dpor) sharded or
+  //    not: 1, 2, ..., iterations - 1 (only_iteration i: up to i).
   std::optional<uint64_t> IterationAt(uint64_t position) const;
 
   // Whether the time budget (this shard's share of it) stops the run before

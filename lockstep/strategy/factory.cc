@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "lockstep/options.h"
+#include "lockstep/strategy/dfs.h"
 #include "lockstep/strategy/fair_pct.h"
 #include "lockstep/strategy/idpct.h"
 #include "lockstep/strategy/pct.h"
@@ -42,6 +43,13 @@ absl::StatusOr<std::unique_ptr<Strategy>> MakeStrategy(const Options& options) {
       return std::make_unique<PosStrategy>();
     case StrategyKind::kIdPct:
       return std::make_unique<IdPctStrategy>(options.pct_depth, options.pct_step_estimate);
+    case StrategyKind::kDfs:
+    case StrategyKind::kDpor:
+      return std::make_unique<DfsStrategy>(options.strategy == StrategyKind::kDpor
+                                               ? DfsStrategy::Reduction::kDpor
+                                               : DfsStrategy::Reduction::kNone,
+                                           options.preemption_bound, options.shard.index,
+                                           options.shard.count);
   }
   return absl::InvalidArgumentError(
       absl::StrCat("unknown strategy kind ", static_cast<int>(options.strategy)));

@@ -17,6 +17,8 @@ namespace lockstep {
 //   kFairPct -> FairPctStrategy(pct_depth, fair_prefix)
 //   kPos     -> PosStrategy
 //   kIdPct   -> IdPctStrategy(pct_depth)   (pct_depth is the maximum depth)
+//   kDfs     -> DfsStrategy(no reduction, preemption_bound, shard)
+//   kDpor    -> DfsStrategy(dpor, shard)
 // Fails with InvalidArgumentError naming the option when pct_depth < 1 or
 // fair_prefix < 1. Both are checked whatever the strategy, so a bad flag is
 // reported even if the current strategy ignores it.

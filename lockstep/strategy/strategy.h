@@ -14,6 +14,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "lockstep/trace.pb.h"
 
@@ -75,6 +76,13 @@ class Strategy {
   // The thread picked at the last scheduling point executed `op`.
   virtual void OnExecuted(uint32_t /*thread*/, const PendingOp& /*op*/) {}
 
+  // Thread `later`'s next operations happen after everything thread
+  // `earlier` has executed so far: `earlier`'s operation woke `later`, or
+  // `later` returns from joining `earlier`, which finished. (Operations on
+  // one object are ordered by their conflicts already; this is the order
+  // that conflicts do not show.)
+  virtual void OnHappensBefore(uint32_t /*earlier*/, uint32_t /*later*/) {}
+
   // The iteration ended after `steps` scheduling steps.
   virtual void EndIteration(uint64_t /*steps*/) {}
 
@@ -83,7 +91,28 @@ class Strategy {
 
   // Replay only: why the last Pick* returned kDiverged, or why the iteration
   // ended before all recorded decisions were used. Empty otherwise.
+  // Exhaustive strategies: why the test body did not repeat itself.
   virtual std::string Divergence() const { return {}; }
+
+  // --- Exhaustive strategies (dfs, dpor) --------------------------------
+  // Their iterations are not independent: each explores the next schedule of
+  // a search over all of them, so a runner asks when the search is over.
+
+  // True once the iteration that just ended was the last schedule left: the
+  // run has explored them all. Sampling strategies: never.
+  virtual bool Exhausted() const { return false; }
+  // Iterations of the run so far that were cut short as redundant: they
+  // would only have repeated a schedule already explored or still to come
+  // (a partial-order reduction's sleep-set blocked executions).
+  virtual uint64_t RedundantIterations() const { return 0; }
+  // Whether the state kept across iterations is more than a function of the
+  // seeds and step counts (BeginIteration/EndIteration): then a runner that
+  // explores in a child process carries it back with SaveState and
+  // RestoreState.
+  virtual bool HasSearchState() const { return false; }
+  virtual std::string SaveState() const { return {}; }
+  // False when `state` was not made by SaveState of the same strategy.
+  virtual bool RestoreState(std::string_view /*state*/) { return true; }
 };
 
 }  // namespace lockstep
