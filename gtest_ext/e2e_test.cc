@@ -296,7 +296,7 @@ TEST_F(E2eTest, EnvironmentAndFlagsConfigureTheRun) {
   Outcome from_env =
       RunCommand(binary, "LOCKSTEP_ITERATIONS=7 LOCKSTEP_STRATEGY=random LOCKSTEP_SEED=9");
   EXPECT_EQ(from_env.exit_code, 0) << from_env.output;
-  EXPECT_THAT(from_env.output, HasSubstr("lockstep: 7 schedules (random, seed 9)"));
+  EXPECT_THAT(from_env.output, HasSubstr("lockstep: sampled 7 schedules (random, seed 9)"));
   // The flag wins over the environment.
   Outcome flag_wins = RunCommand(binary + " --lockstep_iterations=5", "LOCKSTEP_ITERATIONS=7");
   EXPECT_THAT(flag_wins.output, HasSubstr("lockstep: 5 schedules"));

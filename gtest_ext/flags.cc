@@ -25,8 +25,9 @@ LOCKSTEP_FLAG(std::optional<uint64_t>, lockstep_iteration, std::nullopt,
               "schedule in one iteration's time (the failure report prints the command). "
               "Env: LOCKSTEP_ITERATION.");
 LOCKSTEP_FLAG(std::optional<std::string>, lockstep_strategy, std::nullopt,
-              "Exploration strategy: random, pct, fair_pct, pos or idpct (default: the test's "
-              "own, else pct). Env: LOCKSTEP_STRATEGY.");
+              "Exploration strategy: random, pct, fair_pct, pos, idpct (sampling), or dfs, dpor "
+              "(exhaustive: every schedule, --lockstep_iterations is then a cap) (default: the "
+              "test's own, else pct). Env: LOCKSTEP_STRATEGY.");
 LOCKSTEP_FLAG(std::optional<uint32_t>, lockstep_pct_depth, std::nullopt,
               "PCT bug depth d >= 1: d-1 priority change points per schedule (default 3). "
               "Env: LOCKSTEP_PCT_DEPTH.");
@@ -37,6 +38,10 @@ LOCKSTEP_FLAG(std::optional<uint64_t>, lockstep_pct_steps, std::nullopt,
 LOCKSTEP_FLAG(std::optional<uint32_t>, lockstep_fair_prefix, std::nullopt,
               "fair_pct: scheduling steps run under PCT before switching to random (>= 1; "
               "default 1000). Env: LOCKSTEP_FAIR_PREFIX.");
+LOCKSTEP_FLAG(std::optional<uint32_t>, lockstep_preemption_bound, std::nullopt,
+              "dfs: explore only the schedules with at most this many preemptions (switches "
+              "away from a thread that could go on), as CHESS does (default: the test's own, "
+              "else all schedules). Env: LOCKSTEP_PREEMPTION_BOUND.");
 LOCKSTEP_FLAG(std::optional<bool>, lockstep_spurious_wakeups, std::nullopt,
               "Let CondVar waits wake spuriously, as a strategy decision (default: the test's "
               "own, else false). Env: LOCKSTEP_SPURIOUS_WAKEUPS.");
@@ -257,7 +262,7 @@ absl::Status ValidateCommonFlags() {
                    "lockstep_time_budget", "lockstep_progress",         "lockstep_summary",
                    "lockstep_replay",      "lockstep_shrink",           "lockstep_isolate",
                    "lockstep_watchdog",    "lockstep_stack_size",       "lockstep_accesses",
-                   "lockstep_races",       "lockstep_trace_dir"},
+                   "lockstep_races",       "lockstep_trace_dir",        "lockstep_preemption_bound"},
                   &ValidateCommonFlags);
 
 }  // namespace
@@ -327,6 +332,7 @@ Options EffectiveOptions(const Options& per_test) {
   }
   if (auto v = absl::GetFlag(FLAGS_lockstep_pct_depth)) options.pct_depth = *v;
   if (auto v = absl::GetFlag(FLAGS_lockstep_fair_prefix)) options.fair_prefix = *v;
+  if (auto v = absl::GetFlag(FLAGS_lockstep_preemption_bound)) options.preemption_bound = *v;
   if (auto v = absl::GetFlag(FLAGS_lockstep_spurious_wakeups)) options.spurious_wakeups = *v;
   if (auto v = absl::GetFlag(FLAGS_lockstep_max_steps)) options.max_steps = *v;
   if (auto v = absl::GetFlag(FLAGS_lockstep_time_budget)) {

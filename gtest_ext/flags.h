@@ -10,10 +10,12 @@
 //                              --gtest_repeat derives one per repetition
 //   --lockstep_iterations=N    schedules to explore per test
 //   --lockstep_iteration=I     run only iteration I (one-step reproduction)
-//   --lockstep_strategy=NAME   random | pct | fair_pct | pos | idpct
+//   --lockstep_strategy=NAME   random | pct | fair_pct | pos | idpct |
+//                              dfs | dpor (exhaustive: every schedule)
 //   --lockstep_pct_depth=D     PCT bug depth (>= 1)
 //   --lockstep_pct_steps=K     PCT step estimate (default: iteration 0's)
 //   --lockstep_fair_prefix=N   fair_pct: PCT steps before random (>= 1)
+//   --lockstep_preemption_bound=P  dfs: only schedules with <= P preemptions
 //   --lockstep_spurious_wakeups=BOOL  CondVar waits may wake spuriously
 //   --lockstep_max_steps=N     steps before an iteration counts as livelock
 //   --lockstep_time_budget=T   explore each test for this long (e.g. 30s);
@@ -70,6 +72,7 @@ ABSL_DECLARE_FLAG(std::string, lockstep_summary);
 ABSL_DECLARE_FLAG(std::optional<std::string>, lockstep_strategy);
 ABSL_DECLARE_FLAG(std::optional<uint32_t>, lockstep_pct_depth);
 ABSL_DECLARE_FLAG(std::optional<uint32_t>, lockstep_fair_prefix);
+ABSL_DECLARE_FLAG(std::optional<uint32_t>, lockstep_preemption_bound);
 ABSL_DECLARE_FLAG(std::optional<bool>, lockstep_spurious_wakeups);
 ABSL_DECLARE_FLAG(std::optional<uint64_t>, lockstep_max_steps);
 ABSL_DECLARE_FLAG(std::optional<absl::Duration>, lockstep_time_budget);

@@ -85,6 +85,9 @@ std::string StrategyLabel(const StrategyConfig& s) {
   if (s.name() == "idpct") {
     return absl::StrCat("idpct d=", s.pct_depth(), " of 1..", s.max_pct_depth());
   }
+  if (s.name() == "dfs" && s.preemption_bounded()) {
+    return absl::StrCat("dfs, up to ", s.preemption_bound(), " preemptions");
+  }
   return s.name();
 }
 
@@ -96,15 +99,47 @@ std::string StrategyLabel(const Options& options) {
   config.set_name(std::string(StrategyKindName(options.strategy)));
   config.set_pct_depth(options.pct_depth);
   config.set_fair_prefix(options.fair_prefix);
+  if (options.preemption_bound) {
+    config.set_preemption_bounded(true);
+    config.set_preemption_bound(*options.preemption_bound);
+  }
   return StrategyLabel(config);
+}
+
+std::string Verdict(const Options& options, const RunResult& result) {
+  if (result.exhausted) {
+    return absl::StrCat("verified: all ", result.iterations - result.redundant_iterations,
+                        " schedules",
+                        options.preemption_bound
+                            ? absl::StrCat(" (up to ", *options.preemption_bound, " preemptions)")
+                            : "",
+                        options.shard.count > 1 ? " of this shard" : "", " pass");
+  }
+  return absl::StrCat("sampled ", result.iterations, " schedules");
 }
 
 std::string SummaryLine(const Options& options, const RunResult& result) {
   const std::string label = StrategyLabel(options);
-  std::string line = absl::StrFormat(
-      "lockstep: %d schedules (%s, seed %d), %d distinct, %d conflict pairs, 0 failures, %.2f s",
-      result.iterations, label, options.seed, result.distinct_schedules, result.conflict_pairs,
-      std::chrono::duration<double>(result.elapsed).count());
+  const double seconds = std::chrono::duration<double>(result.elapsed).count();
+  std::string line;
+  if (result.exhausted) {
+    line = absl::StrFormat("lockstep: %s (%s), %d conflict pairs, %.2f s",
+                           Verdict(options, result), label, result.conflict_pairs, seconds);
+    if (result.redundant_iterations > 0) {
+      absl::StrAppend(&line, "; ", result.redundant_iterations,
+                      " more executions were cut short as redundant");
+    }
+  } else {
+    line = absl::StrFormat(
+        "lockstep: %s (%s, seed %d), %d distinct, %d conflict pairs, 0 failures, %.2f s",
+        Verdict(options, result), label, options.seed, result.distinct_schedules,
+        result.conflict_pairs, seconds);
+    if (IsExhaustive(options.strategy)) {
+      absl::StrAppend(&line,
+                      "; not verified: the search stopped at the iteration cap or time budget "
+                      "before it had explored every schedule");
+    }
+  }
   if (options.shard.count > 1) {
     absl::StrAppend(&line, " (shard ", options.shard.index + 1, " of ", options.shard.count, ")");
   }
@@ -145,12 +180,26 @@ std::string FailureReport(const Options& options, const RunResult& result,
 
   // An iteration's schedule depends only on the seed, its index, the
   // strategy's options and the PCT step estimate it ran with: it runs alone.
+  // An exhaustive search's iteration i is its i-th schedule: the flags
+  // explore iterations 0..i again, in the same shard.
+  const bool exhaustive = IsExhaustive(options.strategy);
   std::vector<std::string> flags = {
       absl::StrCat("--lockstep_seed=", options.seed),
       absl::StrCat("--lockstep_iteration=", trace.iteration()),
       absl::StrCat("--lockstep_strategy=", std::string(StrategyKindName(options.strategy))),
-      absl::StrCat("--lockstep_pct_depth=", options.pct_depth),
   };
+  if (!exhaustive) flags.push_back(absl::StrCat("--lockstep_pct_depth=", options.pct_depth));
+  if (options.preemption_bound) {
+    flags.push_back(absl::StrCat("--lockstep_preemption_bound=", *options.preemption_bound));
+  }
+  std::string shard_env;
+  std::string shard_test_env;
+  if (exhaustive && options.shard.count > 1) {
+    shard_env = absl::StrCat("GTEST_TOTAL_SHARDS=", options.shard.count,
+                             " GTEST_SHARD_INDEX=", options.shard.index, " ");
+    shard_test_env = absl::StrCat(" --test_env=GTEST_TOTAL_SHARDS=", options.shard.count,
+                                  " --test_env=GTEST_SHARD_INDEX=", options.shard.index);
+  }
   if (trace.strategy().pct_step_estimate() != 0) {
     flags.push_back(absl::StrCat("--lockstep_pct_steps=", trace.strategy().pct_step_estimate()));
   }
@@ -165,12 +214,15 @@ std::string FailureReport(const Options& options, const RunResult& result,
   }
   std::vector<std::string> test_args;
   for (const std::string& flag : flags) test_args.push_back("--test_arg=" + flag);
-  absl::StrAppend(&report, "  run this schedule again (flags only, one iteration):\n", "    ",
-                  ShellQuote(context.binary), " --gtest_filter=", ShellQuote(test), " ",
-                  absl::StrJoin(flags, " "), "\n");
+  absl::StrAppend(&report,
+                  exhaustive ? "  run this schedule again (flags only; the search runs up to it):\n"
+                             : "  run this schedule again (flags only, one iteration):\n",
+                  "    ", shard_env, ShellQuote(context.binary), " --gtest_filter=",
+                  ShellQuote(test), " ", absl::StrJoin(flags, " "), "\n");
   if (bazel) {
     absl::StrAppend(&report, "    bazel test ", target, " --test_filter=", ShellQuote(test),
-                    " --test_sharding_strategy=disabled ", absl::StrJoin(test_args, " "), "\n");
+                    " --test_sharding_strategy=disabled", shard_test_env, " ",
+                    absl::StrJoin(test_args, " "), "\n");
   }
   if (written.ok()) {
     std::string replay_path = trace_path;

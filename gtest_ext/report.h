@@ -32,8 +32,14 @@ std::string StrategyLabel(const StrategyConfig& strategy);
 // The same for a run's options ("idpct d<=3": the depth varies).
 std::string StrategyLabel(const Options& options);
 
-// "lockstep: 100 schedules (pct d=3, seed 1), 87 distinct, 0 failures, 0.41 s"
+// "lockstep: sampled 100 schedules (pct d=3, seed 1), 87 distinct, 0 failures,
+// 0.41 s", or for a search that explored every schedule
+// "lockstep: verified: all 20 schedules pass (dpor), 4 conflict pairs, 0.01 s".
 std::string SummaryLine(const Options& options, const RunResult& result);
+
+// "verified: all 20 schedules (up to 2 preemptions) pass" for an exhaustive
+// search that explored every schedule, else "sampled 100 schedules".
+std::string Verdict(const Options& options, const RunResult& result);
 
 // The failure message of a failing TEST_LOCKSTEP. `trace_path` is where the
 // trace was (or should have been) written; `written` says whether it was.

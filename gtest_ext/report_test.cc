@@ -138,10 +138,35 @@ TEST(SummaryLineTest, Format) {
   Options options;
   options.seed = 42;
   EXPECT_EQ(SummaryLine(options, result),
-            "lockstep: 1000 schedules (pct d=3, seed 42), 987 distinct, 31 conflict pairs, "
-            "0 failures, 0.41 s");
+            "lockstep: sampled 1000 schedules (pct d=3, seed 42), 987 distinct, 31 conflict "
+            "pairs, 0 failures, 0.41 s");
   options.shard = {.index = 1, .count = 4};
   EXPECT_THAT(SummaryLine(options, result), testing::EndsWith("0.41 s (shard 2 of 4)"));
+}
+
+TEST(SummaryLineTest, AnExhaustiveSearchThatSawEverySchedulePassIsVerified) {
+  RunResult result;
+  result.iterations = 23;
+  result.redundant_iterations = 3;
+  result.conflict_pairs = 4;
+  result.exhausted = true;
+  result.elapsed = std::chrono::milliseconds(10);
+  Options options;
+  options.strategy = StrategyKind::kDpor;
+  EXPECT_EQ(SummaryLine(options, result),
+            "lockstep: verified: all 20 schedules pass (dpor), 4 conflict pairs, 0.01 s; 3 more "
+            "executions were cut short as redundant");
+  options.strategy = StrategyKind::kDfs;
+  options.preemption_bound = 2;
+  result.redundant_iterations = 0;
+  EXPECT_EQ(SummaryLine(options, result),
+            "lockstep: verified: all 23 schedules (up to 2 preemptions) pass (dfs, up to 2 "
+            "preemptions), 4 conflict pairs, 0.01 s");
+  // Stopped by the cap: sampled, and said so.
+  result.exhausted = false;
+  EXPECT_THAT(SummaryLine(options, result),
+              testing::AllOf(testing::StartsWith("lockstep: sampled 23 schedules (dfs"),
+                             testing::HasSubstr("not verified")));
 }
 
 }  // namespace

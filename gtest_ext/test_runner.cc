@@ -152,6 +152,8 @@ void RecordRunProperties(const Options& options, const RunResult& result) {
   testing::Test::RecordProperty("lockstep_seed", std::to_string(options.seed));
   testing::Test::RecordProperty("lockstep_strategy", StrategyLabel(options));
   testing::Test::RecordProperty("lockstep_schedules", std::to_string(result.iterations));
+  testing::Test::RecordProperty("lockstep_exploration", result.exhausted ? "verified" : "sampled");
+  testing::Test::RecordProperty("lockstep_verdict", Verdict(options, result));
   testing::Test::RecordProperty("lockstep_distinct", std::to_string(result.distinct_schedules));
   testing::Test::RecordProperty("lockstep_conflict_pairs", std::to_string(result.conflict_pairs));
   testing::Test::RecordProperty(

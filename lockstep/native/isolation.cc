@@ -18,7 +18,7 @@
 namespace lockstep::native_internal {
 
 namespace {
-enum Tag : uint32_t { kDecision = 1, kThread, kObject, kEvent, kOutcome };
+enum Tag : uint32_t { kDecision = 1, kThread, kObject, kEvent, kOutcome, kSearchState };
 
 struct OutcomeHeader {
   uint64_t steps;
@@ -223,6 +223,10 @@ void ChildStream::WriteOutcome(const NativeOutcome& native) {
   Append(kOutcome, record.data(), static_cast<uint32_t>(record.size()));
 }
 
+void ChildStream::WriteSearchState(const std::string& state) {
+  Append(kSearchState, state.data(), static_cast<uint32_t>(state.size()));
+}
+
 void ChildStream::NoteCrash(int signal, uint32_t thread, bool stack_overflow) {
   // The first crash is the one reported (another thread may crash after).
   int none = 0;
@@ -263,6 +267,9 @@ ChildStream::Contents ChildStream::Read() const {
         break;
       case kEvent:
         contents.trace.add_events()->ParseFromArray(data, static_cast<int>(size));
+        break;
+      case kSearchState:
+        contents.search_state.assign(data, size);
         break;
       case kOutcome: {
         OutcomeHeader header;

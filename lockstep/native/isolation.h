@@ -34,6 +34,9 @@ class ChildStream {
   void Flush(const internal::Controller& controller, const Trace& tables, const Trace* trace);
   // Child: the iteration's end (after a last Flush).
   void WriteOutcome(const NativeOutcome& outcome);
+  // Child, after the outcome: an exhaustive strategy's search state
+  // (Strategy::SaveState), for the parent's copy.
+  void WriteSearchState(const std::string& state);
   // Child, from a signal handler: which signal killed it, in which thread.
   void NoteCrash(int signal, uint32_t thread, bool stack_overflow);
 
@@ -54,6 +57,7 @@ class ChildStream {
     std::vector<uint64_t> conflict_pairs;  // new in the child's iteration
     std::optional<Failure> failure;
     StrategyConfig strategy_config;
+    std::string search_state;  // WriteSearchState's
     int crash_signal = 0;
     uint32_t crash_thread = internal::kNoThread;
     bool stack_overflow = false;

@@ -223,6 +223,7 @@ class IterationRunner {
                                                           seed, record ? &trace : nullptr, setup);
       stream_->Flush(*controller_, outcome.tables, record ? &trace : nullptr);
       stream_->WriteOutcome(outcome);
+      if (strategy.HasSearchState()) stream_->WriteSearchState(strategy.SaveState());
       std::fflush(stdout);
       _exit(0);
     }
@@ -257,9 +258,18 @@ class IterationRunner {
           "the iteration's record exceeded the isolation stream; lower max_steps");
     }
     // The parent's strategy learns what the child's learned (PCT's step
-    // estimate...): its per-iteration state is a function of the seed.
-    strategy.BeginIteration(iteration, seed);
-    strategy.EndIteration(outcome.steps);
+    // estimate...): its per-iteration state is a function of the seed, or
+    // for a search, the child's search state (none when it died: the run
+    // stops there).
+    if (!strategy.HasSearchState()) {
+      strategy.BeginIteration(iteration, seed);
+      strategy.EndIteration(outcome.steps);
+    } else if (contents.finished && !strategy.RestoreState(contents.search_state)) {
+      outcome.failure = Failure();
+      outcome.failure->set_kind(Failure::MISUSE);
+      outcome.failure->set_message(
+          "internal error: the isolated child's search state could not be read back");
+    }
     return result;
   }
 
@@ -491,6 +501,12 @@ absl::Status ValidateOptions(const NativeOptions& options) {
       return absl::InvalidArgumentError("replay needs control mode");
     }
   }
+  if (IsExhaustive(options.strategy) && options.mode != NativeMode::kControl) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the ", std::string(StrategyKindName(options.strategy)),
+        " strategy explores every schedule, which needs control mode (observe mode does not "
+        "choose the schedule)"));
+  }
   return absl::OkStatus();
 }
 
@@ -619,7 +635,13 @@ RunResult NativeRunner::Run(const std::function<void()>& body, const NativeOptio
     result.total_steps += iteration.native.outcome.steps;
     schedules.insert(iteration.native.outcome.schedule_hash);
     progress.Update({result.iterations, schedules.size(), runner.conflict_pairs()});
-    if (!iteration.native.outcome.failure) continue;
+    if (!iteration.native.outcome.failure) {
+      if ((**strategy).Exhausted()) {
+        result.exhausted = true;
+        break;
+      }
+      continue;
+    }
     // The failure that happened is the one reported, whatever a
     // re-execution does.
     const Failure failure = std::move(*iteration.native.outcome.failure);
@@ -659,6 +681,7 @@ RunResult NativeRunner::Run(const std::function<void()>& body, const NativeOptio
     result.trace = std::move(trace);
     break;
   }
+  result.redundant_iterations = (**strategy).RedundantIterations();
   result.distinct_schedules = schedules.size();
   result.conflict_pairs = runner.conflict_pairs();
   result.elapsed = elapsed();
