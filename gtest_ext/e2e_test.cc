@@ -299,7 +299,7 @@ TEST_F(E2eTest, EnvironmentAndFlagsConfigureTheRun) {
   EXPECT_THAT(from_env.output, HasSubstr("lockstep: sampled 7 schedules (random, seed 9)"));
   // The flag wins over the environment.
   Outcome flag_wins = RunCommand(binary + " --lockstep_iterations=5", "LOCKSTEP_ITERATIONS=7");
-  EXPECT_THAT(flag_wins.output, HasSubstr("lockstep: 5 schedules"));
+  EXPECT_THAT(flag_wins.output, HasSubstr("lockstep: sampled 5 schedules"));
 }
 
 TEST_F(E2eTest, FixedExamplesPassEveryIterationAndLeaveNoTrace) {

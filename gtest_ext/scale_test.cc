@@ -128,7 +128,7 @@ TEST_F(ScaleTest, ShardsSplitTheIterationsAndOrdinaryTestsKeepGoogleTestSharding
       const CommandOutcome shard = Run("--lockstep_iterations=101", index, total);
       ASSERT_EQ(shard.exit_code, 0) << shard.output;
       const std::vector<std::string> counts =
-          All(shard.output, R"(lockstep: (\d+) schedules .*\(shard )");
+          All(shard.output, R"(lockstep: sampled (\d+) schedules .*\(shard )");
       ASSERT_EQ(counts.size(), 3u) << shard.output;  // each Lockstep test, every shard
       schedules += std::stoull(counts[0]);
       for (const std::string& name : All(shard.output, R"(ordinary test (\w) ran)")) {
@@ -160,7 +160,7 @@ TEST_F(ScaleTest, OneStepCommandRunsOnlyTheFailingIteration) {
 // The default is deterministic; each repetition after the first, and every
 // --lockstep_seed=random run, explores a new seed and prints it.
 TEST_F(ScaleTest, RepeatAndRandomExploreNewSeeds) {
-  const std::string seed = R"(lockstep: \d+ schedules \(pct d=3, seed (\d+)\))";
+  const std::string seed = R"(lockstep: sampled \d+ schedules \(pct d=3, seed (\d+)\))";
   const CommandOutcome repeated = Run("--gtest_filter=Scale.Passes --gtest_repeat=3");
   ASSERT_EQ(repeated.exit_code, 0) << repeated.output;
   const std::vector<std::string> seeds = All(repeated.output, seed);

@@ -54,6 +54,9 @@ Trace HeaderFromOptions(const Options& options, uint64_t iteration, uint64_t see
 
 Failure ReportedFailure(const Failure& original, std::optional<Failure> again,
                         const std::string& described) {
+  // A nondeterministic body's re-execution diverges somewhere else: what
+  // the exploration saw is the report.
+  if (original.kind() == Failure::NONDETERMINISM) return original;
   if (again && SameFailure(*again, original)) return std::move(*again);
   Failure failure = original;
   failure.set_note(absl::StrCat(

@@ -198,6 +198,31 @@ TEST(DfsStrategyTest, DporScalesWithClassesNotInterleavings) {
   EXPECT_EQ(Search(program, [] { return Dfs(); }).schedules.size(), 12870u);
 }
 
+TEST(DfsStrategyTest, DporReachesEveryClassOfRandomPrograms) {
+  // 200 random programs of 2 or 3 threads with 1 to 4 reads or writes of 3
+  // objects each: dpor must reach every class dfs does, once.
+  uint64_t state = 7;
+  auto next = [&state](uint32_t n) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<uint32_t>((state >> 33) % n);
+  };
+  for (int trial = 0; trial < 200; ++trial) {
+    Program program(2 + next(2));
+    for (auto& thread : program) {
+      const uint32_t ops = 1 + next(4);
+      for (uint32_t k = 0; k < ops; ++k) {
+        const uint32_t object = 1 + next(3);
+        thread.push_back(next(2) == 0 ? R(object) : W(object));
+      }
+    }
+    const Searched dfs = Search(program, [] { return Dfs(); });
+    const Searched dpor = Search(program, [] { return Dpor(); });
+    ASSERT_TRUE(dpor.exhausted);
+    EXPECT_EQ(Traces(program, dpor), Traces(program, dfs)) << "trial " << trial;
+    EXPECT_EQ(dpor.schedules.size(), Traces(program, dfs).size()) << "trial " << trial;
+  }
+}
+
 TEST(DfsStrategyTest, PreemptionBoundCountsSwitchesAwayFromARunnableThread) {
   // Two threads of k = 3 operations; thread 0 runs first. 0 preemptions:
   // 000111. One: 0^i 1^3 0^(3-i) for i in 0..2. Unbounded: C(6, 3).
