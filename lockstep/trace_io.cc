@@ -545,6 +545,8 @@ std::string_view FailureKindName(Failure::Kind kind) {
       return "exit";
     case Failure::DATA_RACE:
       return "data race";
+    case Failure::NOT_LINEARIZABLE:
+      return "not linearizable";
     default:
       return "unknown";
   }
