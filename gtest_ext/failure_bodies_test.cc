@@ -7,8 +7,10 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -146,6 +148,61 @@ TEST_LOCKSTEP(Bodies, StdThreadUsesAPrimitive, .iterations = 1) {
 
 TEST_LOCKSTEP(Bodies, NonUtf8Exception) {
   SecondTakerDoes([] { throw std::runtime_error("bad bytes: \xff\xfe end"); });
+}
+
+// A queue whose pop reads the front and removes it in two critical
+// sections: two pops can return the same value.
+class TwoStepQueue {
+ public:
+  void Push(int v) {
+    std::lock_guard<lockstep::Mutex> lock(m_);
+    q_.push_back(v);
+  }
+  std::optional<int> Pop() {
+    int v;
+    {
+      std::lock_guard<lockstep::Mutex> lock(m_);
+      if (q_.empty()) return std::nullopt;
+      v = q_.front();
+    }
+    std::lock_guard<lockstep::Mutex> lock(m_);
+    if (!q_.empty()) q_.pop_front();
+    return v;
+  }
+
+ private:
+  lockstep::Mutex m_{"queue"};
+  std::deque<int> q_;
+};
+
+std::optional<int> PopFront(std::deque<int>& q) {
+  if (q.empty()) return std::nullopt;
+  const int v = q.front();
+  q.pop_front();
+  return v;
+}
+
+TEST_LOCKSTEP_LINEARIZABLE(Bodies, NotLinearizableQueue, .iterations = 2000) {
+  return lockstep::LinearizabilitySpec<TwoStepQueue, std::deque<int>>()
+      .Operation(
+          "push", std::vector<int>{1, 2}, [](TwoStepQueue& q, int v) { q.Push(v); },
+          [](std::deque<int>& m, int v) { m.push_back(v); })
+      .Operation(
+          "pop", [](TwoStepQueue& q) { return q.Pop(); }, &PopFront)
+      .Threads(2)
+      .OperationsPerThread(2)
+      .InitOperations(1);
+}
+
+// A lost update that dpor finds while it explores every schedule.
+TEST_LOCKSTEP(Bodies, DporLostUpdate, .strategy = lockstep::StrategyKind::kDpor) {
+  lockstep::Atomic<int> counter(0, "counter");
+  auto increment = [&] { counter.store(counter.load() + 1); };
+  lockstep::Thread a = lockstep::spawn(increment);
+  lockstep::Thread b = lockstep::spawn(increment);
+  a.join();
+  b.join();
+  EXPECT_EQ(counter.load(), 2) << "lost update";
 }
 
 TEST_LOCKSTEP(Bodies, Passes, .iterations = 10) {

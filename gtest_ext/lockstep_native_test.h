@@ -26,10 +26,13 @@
 #define GTEST_EXT_LOCKSTEP_NATIVE_TEST_H_
 
 #include <functional>
+#include <thread>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "gtest_ext/init.h"
 #include "gtest_ext/sharding.h"
+#include "lockstep/linearizability.h"
 #include "lockstep/native/native_runner.h"
 
 namespace lockstep::gtest_internal {
@@ -37,6 +40,14 @@ namespace lockstep::gtest_internal {
 // Runs `iteration` under lockstep::NativeRunner as the current GoogleTest
 // test and reports the outcome (the logic behind TEST_LOCKSTEP_NATIVE).
 void RunLockstepNativeTest(const NativeOptions& per_test, const std::function<void()>& iteration);
+
+// A linearizability scenario's threads as std::threads (the native runner
+// schedules them).
+inline void RunOnStdThreads(std::vector<std::function<void()>>& functions) {
+  std::vector<std::thread> threads;
+  for (std::function<void()>& f : functions) threads.emplace_back(f);
+  for (std::thread& t : threads) t.join();
+}
 
 }  // namespace lockstep::gtest_internal
 
@@ -50,5 +61,16 @@ void RunLockstepNativeTest(const NativeOptions& per_test, const std::function<vo
         ::lockstep::NativeOptions{__VA_ARGS__}, &LOCKSTEP_INTERNAL_NATIVE_NAME_(suite, name)); \
   }                                                                                            \
   static void LOCKSTEP_INTERNAL_NATIVE_NAME_(suite, name)()
+
+// TEST_LOCKSTEP_LINEARIZABLE (gtest_ext/lockstep_test.h) for objects built on
+// std::mutex, std::atomic and the like: each scenario's threads are
+// std::threads under the native runner.
+#define TEST_LOCKSTEP_NATIVE_LINEARIZABLE(suite, name, ...)                                  \
+  static ::lockstep::LinearizabilityCheck LockstepInternalNative_##suite##_##name##_Spec();  \
+  TEST_LOCKSTEP_NATIVE(suite, name, __VA_ARGS__) {                                           \
+    LockstepInternalNative_##suite##_##name##_Spec().Run(                                    \
+        &::lockstep::gtest_internal::RunOnStdThreads);                                       \
+  }                                                                                          \
+  static ::lockstep::LinearizabilityCheck LockstepInternalNative_##suite##_##name##_Spec()
 
 #endif  // GTEST_EXT_LOCKSTEP_NATIVE_TEST_H_

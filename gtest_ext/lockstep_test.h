@@ -26,6 +26,26 @@
 // TEST_LOCKSTEP_F(Fixture, Name, options...) does the same with a test
 // fixture; every iteration gets a fresh fixture object (constructor, SetUp,
 // body, TearDown, destructor), so iterations cannot leak state.
+//
+// With .strategy = lockstep::StrategyKind::kDfs or kDpor (or
+// --lockstep_strategy=dfs|dpor) the iterations explore every schedule, and a
+// test whose search ends without a failure reports "verified".
+//
+// TEST_LOCKSTEP_LINEARIZABLE(Suite, Name, options...) checks that a
+// concurrent object is linearizable: its body returns a
+// lockstep::LinearizabilitySpec (lockstep/linearizability.h), and every
+// iteration runs one scenario of it on lockstep threads and checks the
+// history against the sequential model.
+//
+//   TEST_LOCKSTEP_LINEARIZABLE(QueueTest, IsLinearizable) {
+//     return lockstep::LinearizabilitySpec<MyQueue, std::deque<int>>()
+//         .Operation("push", std::vector<int>{1, 2},
+//                    [](MyQueue& q, int v) { q.Push(v); },
+//                    [](std::deque<int>& m, int v) { m.push_back(v); })
+//         .Operation("pop", [](MyQueue& q) { return q.Pop(); },
+//                    [](std::deque<int>& m) { ... return the front ... })
+//         .Threads(2).OperationsPerThread(3);
+//   }
 #ifndef GTEST_EXT_LOCKSTEP_TEST_H_
 #define GTEST_EXT_LOCKSTEP_TEST_H_
 
@@ -37,6 +57,7 @@
 #include "lockstep/atomic.h"
 #include "lockstep/condvar.h"
 #include "lockstep/failure.h"
+#include "lockstep/linearizability.h"
 #include "lockstep/mailbox.h"
 #include "lockstep/mutex.h"
 #include "lockstep/options.h"
@@ -82,6 +103,14 @@ void RunFixtureIteration() {
                                                 &LOCKSTEP_INTERNAL_NAME_(suite, name, Body)); \
   }                                                                                           \
   static void LOCKSTEP_INTERNAL_NAME_(suite, name, Body)()
+
+// A spec's scenario per iteration, on lockstep threads (see the top).
+#define TEST_LOCKSTEP_LINEARIZABLE(suite, name, ...)                                      \
+  static ::lockstep::LinearizabilityCheck LOCKSTEP_INTERNAL_NAME_(suite, name, Spec)();   \
+  TEST_LOCKSTEP(suite, name, __VA_ARGS__) {                                               \
+    LOCKSTEP_INTERNAL_NAME_(suite, name, Spec)().Run(&::lockstep::RunOnLockstepThreads); \
+  }                                                                                       \
+  static ::lockstep::LinearizabilityCheck LOCKSTEP_INTERNAL_NAME_(suite, name, Spec)()
 
 // The registered test derives from the fixture (so it shares the suite with
 // TEST_F tests of the same fixture) but does no SetUp/TearDown of its own:

@@ -9,7 +9,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "gtest_ext/lockstep_native_test.h"
@@ -38,6 +40,71 @@ TEST_LOCKSTEP_NATIVE(Bodies, Spin, .iterations = 5, .watchdog = 1s) {
 
 // A process forked by the body outlives nothing: it sleeps, and the lost
 // update in the body is found all the same.
+// A queue on std::mutex whose pop reads the front and removes it in two
+// critical sections: two pops can return the same value.
+class TwoStepQueue {
+ public:
+  void Push(int v) {
+    std::lock_guard<std::mutex> lock(m_);
+    q_.push_back(v);
+  }
+  std::optional<int> Pop() {
+    int v;
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      if (q_.empty()) return std::nullopt;
+      v = q_.front();
+    }
+    std::lock_guard<std::mutex> lock(m_);
+    if (!q_.empty()) q_.pop_front();
+    return v;
+  }
+
+ private:
+  std::mutex m_;
+  std::deque<int> q_;
+};
+
+std::optional<int> PopFront(std::deque<int>& q) {
+  if (q.empty()) return std::nullopt;
+  const int v = q.front();
+  q.pop_front();
+  return v;
+}
+
+TEST_LOCKSTEP_NATIVE_LINEARIZABLE(Bodies, NotLinearizableQueue, .iterations = 2000) {
+  return lockstep::LinearizabilitySpec<TwoStepQueue, std::deque<int>>()
+      .Operation(
+          "push", std::vector<int>{1, 2}, [](TwoStepQueue& q, int v) { q.Push(v); },
+          [](std::deque<int>& m, int v) { m.push_back(v); })
+      .Operation(
+          "pop", [](TwoStepQueue& q) { return q.Pop(); }, &PopFront)
+      .Threads(2)
+      .OperationsPerThread(2)
+      .InitOperations(1);
+}
+
+// A check-then-act on std::mutex that dfs finds while it explores every
+// schedule.
+TEST_LOCKSTEP_NATIVE(Bodies, DfsLostUpdate, .strategy = lockstep::StrategyKind::kDfs) {
+  std::mutex m;
+  int counter = 0;
+  auto increment = [&] {
+    int seen;
+    {
+      std::lock_guard<std::mutex> lock(m);
+      seen = counter;
+    }
+    std::lock_guard<std::mutex> lock(m);
+    counter = seen + 1;
+  };
+  std::thread a(increment);
+  std::thread b(increment);
+  a.join();
+  b.join();
+  EXPECT_EQ(counter, 2) << "lost update";
+}
+
 TEST_LOCKSTEP_NATIVE(Bodies, ForkInTheBody, .iterations = 50) {
   const pid_t child = fork();
   if (child == 0) {

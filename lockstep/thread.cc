@@ -31,10 +31,7 @@ void yield(std::source_location location) {
 }
 
 uint32_t choose(uint32_t n, std::source_location location) {
-  Controller& c = Controller::Current("lockstep::choose");
-  const uint32_t value = c.Choose(n);
-  c.Record("choose", 0, location, value);
-  return value;
+  return Controller::Current("lockstep::choose").UserChoose(n, location);
 }
 
 bool choose_bool(std::source_location location) { return choose(2, location) == 1; }

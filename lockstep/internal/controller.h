@@ -125,6 +125,10 @@ class Executor {
   // a data race in instrumented code): its kind, message, location and
   // details; serialized with the threads' other calls into the controller.
   virtual void ReportFailure(Controller& controller, Failure failure) = 0;
+  // A choose(n) by the calling thread at `location`:
+  // Controller::ChooseAndRecord, serialized with the threads' other calls
+  // (and with Lockstep's own work there not taken for the code under test's).
+  virtual uint32_t Choose(Controller& controller, uint32_t n, std::source_location location) = 0;
   // Where a recorded event of the calling thread happened: `where` is the
   // controller's caller (a primitive's call site in the controlled runner).
   virtual void LocateEvent(Event& event, const std::source_location& where);
@@ -299,6 +303,17 @@ class Controller {
 
   // A controlled nondeterministic choice in [0, n).
   uint32_t Choose(uint32_t n);
+  // choose(n) called by the code under test at `location`: the choice and
+  // its event (through the executor when there is one).
+  uint32_t UserChoose(uint32_t n, std::source_location location) {
+    return executor_ != nullptr ? executor_->Choose(*this, n, location)
+                                : ChooseAndRecord(n, location);
+  }
+  uint32_t ChooseAndRecord(uint32_t n, std::source_location location) {
+    const uint32_t value = Choose(n);
+    Record("choose", 0, location, value);
+    return value;
+  }
 
   // Creates a logical thread running `fn`; it becomes runnable now.
   uint32_t Spawn(std::function<void()> fn, std::string_view name, bool detached,

@@ -264,7 +264,8 @@ class IterationRunner {
     if (!strategy.HasSearchState()) {
       strategy.BeginIteration(iteration, seed);
       strategy.EndIteration(outcome.steps);
-    } else if (contents.finished && !strategy.RestoreState(contents.search_state)) {
+    } else if (contents.finished && !outcome.failure &&
+               !strategy.RestoreState(contents.search_state)) {
       outcome.failure = Failure();
       outcome.failure->set_kind(Failure::MISUSE);
       outcome.failure->set_message(

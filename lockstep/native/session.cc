@@ -350,6 +350,23 @@ void Session::ReportFailure(Controller& controller, Failure failure) {
   lock_.unlock();
 }
 
+uint32_t Session::Choose(Controller& controller, uint32_t n, std::source_location location) {
+  uint32_t value = 0;
+  lock_.lock();
+  ++inside_;
+  if (t_binding.epoch == epoch_ && !released_) {
+    value = controller.ChooseAndRecord(n, location);
+    if (controller.aborting()) {
+      HandleFailure();
+    } else if (setup_.stream != nullptr) {
+      Flush();
+    }
+  }
+  --inside_;
+  lock_.unlock();
+  return value;
+}
+
 void Session::HandleFailure() {
   // A failure found inside the model (a deadlock...) is located where the
   // calling thread called in from the code under test.

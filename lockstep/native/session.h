@@ -232,6 +232,8 @@ class Session final : public internal::Executor {
   void Switch(uint32_t from, uint32_t to) override;
   void Exit(uint32_t from, uint32_t to) override;
   void ReportFailure(internal::Controller& controller, Failure failure) override;
+  uint32_t Choose(internal::Controller& controller, uint32_t n,
+                  std::source_location location) override;
   // In the code under test: the first caller outside the standard library,
   // Abseil and Lockstep.
   void LocateEvent(Event& event, const std::source_location& where) override;
