@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "gtest/gtest-spi.h"
 #include "gtest/gtest.h"
@@ -22,6 +23,27 @@ struct Counter {
     ++value;
   }
 };
+
+// A std::mutex counter passes its linearizability check under the native
+// runner.
+struct StdLockedCounter {
+  std::mutex m;
+  int n = 0;
+  int Add(int v) {
+    std::lock_guard<std::mutex> lock(m);
+    return n += v;
+  }
+};
+
+TEST_LOCKSTEP_NATIVE_LINEARIZABLE(NativeMacroTest, StdLockedCounterIsLinearizable,
+                                  .iterations = 30) {
+  return lockstep::LinearizabilitySpec<StdLockedCounter, int>()
+      .Operation(
+          "add", std::vector<int>{1, 2}, [](StdLockedCounter& c, int v) { return c.Add(v); },
+          [](int& m, int v) { return m += v; })
+      .Threads(2)
+      .OperationsPerThread(2);
+}
 
 TEST_LOCKSTEP_NATIVE(NativeMacroTest, LockedCounterIsExact, .iterations = 50) {
   Counter counter;
