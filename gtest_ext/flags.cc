@@ -255,15 +255,15 @@ absl::Status ValidateCommonFlags() {
   return absl::OkStatus();
 }
 
-[[maybe_unused]] const bool kCommonFlagsRegistered =
-    RegisterFlags({"lockstep_seed",        "lockstep_iterations",       "lockstep_iteration",
-                   "lockstep_strategy",    "lockstep_pct_depth",        "lockstep_pct_steps",
-                   "lockstep_fair_prefix", "lockstep_spurious_wakeups", "lockstep_max_steps",
-                   "lockstep_time_budget", "lockstep_progress",         "lockstep_summary",
-                   "lockstep_replay",      "lockstep_shrink",           "lockstep_isolate",
-                   "lockstep_watchdog",    "lockstep_stack_size",       "lockstep_accesses",
-                   "lockstep_races",       "lockstep_trace_dir",        "lockstep_preemption_bound"},
-                  &ValidateCommonFlags);
+[[maybe_unused]] const bool kCommonFlagsRegistered = RegisterFlags(
+    {"lockstep_seed",        "lockstep_iterations",       "lockstep_iteration",
+     "lockstep_strategy",    "lockstep_pct_depth",        "lockstep_pct_steps",
+     "lockstep_fair_prefix", "lockstep_spurious_wakeups", "lockstep_max_steps",
+     "lockstep_time_budget", "lockstep_progress",         "lockstep_summary",
+     "lockstep_replay",      "lockstep_shrink",           "lockstep_isolate",
+     "lockstep_watchdog",    "lockstep_stack_size",       "lockstep_accesses",
+     "lockstep_races",       "lockstep_trace_dir",        "lockstep_preemption_bound"},
+    &ValidateCommonFlags);
 
 }  // namespace
 

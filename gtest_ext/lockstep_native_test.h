@@ -65,12 +65,12 @@ inline void RunOnStdThreads(std::vector<std::function<void()>>& functions) {
 // TEST_LOCKSTEP_LINEARIZABLE (gtest_ext/lockstep_test.h) for objects built on
 // std::mutex, std::atomic and the like: each scenario's threads are
 // std::threads under the native runner.
-#define TEST_LOCKSTEP_NATIVE_LINEARIZABLE(suite, name, ...)                                  \
-  static ::lockstep::LinearizabilityCheck LockstepInternalNative_##suite##_##name##_Spec();  \
-  TEST_LOCKSTEP_NATIVE(suite, name, __VA_ARGS__) {                                           \
-    LockstepInternalNative_##suite##_##name##_Spec().Run(                                    \
-        &::lockstep::gtest_internal::RunOnStdThreads);                                       \
-  }                                                                                          \
+#define TEST_LOCKSTEP_NATIVE_LINEARIZABLE(suite, name, ...)                                 \
+  static ::lockstep::LinearizabilityCheck LockstepInternalNative_##suite##_##name##_Spec(); \
+  TEST_LOCKSTEP_NATIVE(suite, name, __VA_ARGS__) {                                          \
+    LockstepInternalNative_##suite##_##name##_Spec().Run(                                   \
+        &::lockstep::gtest_internal::RunOnStdThreads);                                      \
+  }                                                                                         \
   static ::lockstep::LinearizabilityCheck LockstepInternalNative_##suite##_##name##_Spec()
 
 #endif  // GTEST_EXT_LOCKSTEP_NATIVE_TEST_H_

@@ -105,11 +105,11 @@ void RunFixtureIteration() {
   static void LOCKSTEP_INTERNAL_NAME_(suite, name, Body)()
 
 // A spec's scenario per iteration, on lockstep threads (see the top).
-#define TEST_LOCKSTEP_LINEARIZABLE(suite, name, ...)                                      \
-  static ::lockstep::LinearizabilityCheck LOCKSTEP_INTERNAL_NAME_(suite, name, Spec)();   \
-  TEST_LOCKSTEP(suite, name, __VA_ARGS__) {                                               \
+#define TEST_LOCKSTEP_LINEARIZABLE(suite, name, ...)                                     \
+  static ::lockstep::LinearizabilityCheck LOCKSTEP_INTERNAL_NAME_(suite, name, Spec)();  \
+  TEST_LOCKSTEP(suite, name, __VA_ARGS__) {                                              \
     LOCKSTEP_INTERNAL_NAME_(suite, name, Spec)().Run(&::lockstep::RunOnLockstepThreads); \
-  }                                                                                       \
+  }                                                                                      \
   static ::lockstep::LinearizabilityCheck LOCKSTEP_INTERNAL_NAME_(suite, name, Spec)()
 
 // The registered test derives from the fixture (so it shares the suite with

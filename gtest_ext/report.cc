@@ -123,8 +123,8 @@ std::string SummaryLine(const Options& options, const RunResult& result) {
   const double seconds = std::chrono::duration<double>(result.elapsed).count();
   std::string line;
   if (result.exhausted) {
-    line = absl::StrFormat("lockstep: %s (%s), %d conflict pairs, %.2f s",
-                           Verdict(options, result), label, result.conflict_pairs, seconds);
+    line = absl::StrFormat("lockstep: %s (%s), %d conflict pairs, %.2f s", Verdict(options, result),
+                           label, result.conflict_pairs, seconds);
     if (result.redundant_iterations > 0) {
       absl::StrAppend(&line, "; ", result.redundant_iterations,
                       " more executions were cut short as redundant");
@@ -217,8 +217,8 @@ std::string FailureReport(const Options& options, const RunResult& result,
   absl::StrAppend(&report,
                   exhaustive ? "  run this schedule again (flags only; the search runs up to it):\n"
                              : "  run this schedule again (flags only, one iteration):\n",
-                  "    ", shard_env, ShellQuote(context.binary), " --gtest_filter=",
-                  ShellQuote(test), " ", absl::StrJoin(flags, " "), "\n");
+                  "    ", shard_env, ShellQuote(context.binary),
+                  " --gtest_filter=", ShellQuote(test), " ", absl::StrJoin(flags, " "), "\n");
   if (bazel) {
     absl::StrAppend(&report, "    bazel test ", target, " --test_filter=", ShellQuote(test),
                     " --test_sharding_strategy=disabled", shard_test_env, " ",

@@ -92,7 +92,8 @@ TEST(ExhaustiveTest, TwoThreadsWithKConflictingAccessesGiveCTwoKKClasses) {
 
 TEST(ExhaustiveTest, DfsSeesEveryInterleavingAndMoreSchedulesThanDpor) {
   std::set<std::vector<int>> orders;
-  const RunResult dfs = Runner::Run([&] { TwoWriters(2, &orders); }, Exhaustive(StrategyKind::kDfs));
+  const RunResult dfs =
+      Runner::Run([&] { TwoWriters(2, &orders); }, Exhaustive(StrategyKind::kDfs));
   ASSERT_TRUE(dfs.status.ok()) << dfs.status;
   EXPECT_TRUE(dfs.exhausted);
   EXPECT_EQ(dfs.redundant_iterations, 0u);
@@ -203,14 +204,15 @@ TEST_P(ExhaustiveRunnerTest, TheIterationCapMakesItASample) {
   EXPECT_FALSE(result.exhausted);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Strategies, ExhaustiveRunnerTest,
-    testing::Values(std::pair{StrategyKind::kDfs, false}, std::pair{StrategyKind::kDfs, true},
-                    std::pair{StrategyKind::kDpor, false}, std::pair{StrategyKind::kDpor, true}),
-    [](const testing::TestParamInfo<std::pair<StrategyKind, bool>>& info) {
-      return std::string(StrategyKindName(info.param.first)) +
-             (info.param.second ? "Isolated" : "InProcess");
-    });
+INSTANTIATE_TEST_SUITE_P(Strategies, ExhaustiveRunnerTest,
+                         testing::Values(std::pair{StrategyKind::kDfs, false},
+                                         std::pair{StrategyKind::kDfs, true},
+                                         std::pair{StrategyKind::kDpor, false},
+                                         std::pair{StrategyKind::kDpor, true}),
+                         [](const testing::TestParamInfo<std::pair<StrategyKind, bool>>& info) {
+                           return std::string(StrategyKindName(info.param.first)) +
+                                  (info.param.second ? "Isolated" : "InProcess");
+                         });
 
 TEST(ExhaustiveTest, MutualExclusionIsExploredThroughTheLock) {
   // Two threads increment under a mutex, a third reads without it: dpor
@@ -333,8 +335,8 @@ TEST(ExhaustiveTest, ShardsTogetherExploreWhatOneRunDoes) {
     options.shard = {.index = index, .count = 3};
     sum += Schedules(Runner::Run([] { TwoWriters(2, nullptr); }, options));
   }
-  EXPECT_EQ(sum, Runner::Run([] { TwoWriters(2, nullptr); }, Exhaustive(StrategyKind::kDfs))
-                     .iterations);
+  EXPECT_EQ(sum,
+            Runner::Run([] { TwoWriters(2, nullptr); }, Exhaustive(StrategyKind::kDfs)).iterations);
 }
 
 }  // namespace

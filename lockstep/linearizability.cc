@@ -35,9 +35,8 @@ class Search {
   explicit Search(const std::vector<HistoryEntry>& history) : history_(history) {
     by_call_.resize(history.size());
     for (size_t i = 0; i < history.size(); ++i) by_call_[i] = i;
-    std::sort(by_call_.begin(), by_call_.end(), [&](size_t a, size_t b) {
-      return history[a].invoked < history[b].invoked;
-    });
+    std::sort(by_call_.begin(), by_call_.end(),
+              [&](size_t a, size_t b) { return history[a].invoked < history[b].invoked; });
     done_.assign((history.size() + 63) / 64, 0);
   }
 

@@ -113,7 +113,9 @@ template <typename T>
 std::string Show(const T& value);
 
 template <typename T>
-concept Streamable = requires(std::ostream& out, const T& value) { out << value; };
+concept Streamable = requires(std::ostream& out, const T& value) {
+  out << value;
+};
 
 template <typename T>
 struct IsOptional : std::false_type {};

@@ -33,9 +33,7 @@ enum QueueOp : uint32_t { kPush, kPop };
 
 class QueueState final : public ModelState {
  public:
-  std::unique_ptr<ModelState> Clone() const override {
-    return std::make_unique<QueueState>(*this);
-  }
+  std::unique_ptr<ModelState> Clone() const override { return std::make_unique<QueueState>(*this); }
   std::string Apply(uint32_t operation, uint32_t argument) override {
     if (operation == kPush) {
       q_.push_back(static_cast<int>(argument));
@@ -56,15 +54,16 @@ class QueueState final : public ModelState {
 };
 
 HistoryEntry Push(uint32_t thread, int v, uint64_t call, uint64_t ret) {
-  return {thread, kPush, static_cast<uint32_t>(v), "push(" + std::to_string(v) + ")", "", call, ret};
+  return {thread, kPush, static_cast<uint32_t>(v), "push(" + std::to_string(v) + ")", "",
+          call,   ret};
 }
 HistoryEntry Pop(uint32_t thread, std::string result, uint64_t call, uint64_t ret) {
   return {thread, kPop, 0, "pop()", std::move(result), call, ret};
 }
 
 TEST(LinearizabilityCheckerTest, SequentialHistoryOfTheModelIsLinearizable) {
-  const std::vector<HistoryEntry> history = {Push(1, 1, 1, 2), Push(1, 2, 3, 4),
-                                             Pop(2, "1", 5, 6), Pop(2, "2", 7, 8)};
+  const std::vector<HistoryEntry> history = {Push(1, 1, 1, 2), Push(1, 2, 3, 4), Pop(2, "1", 5, 6),
+                                             Pop(2, "2", 7, 8)};
   const LinearizabilityVerdict verdict = CheckLinearizable(history, QueueState(), 2);
   EXPECT_TRUE(verdict.linearizable);
   EXPECT_EQ(verdict.order, (std::vector<size_t>{0, 1, 2, 3}));
@@ -84,7 +83,8 @@ TEST(LinearizabilityCheckerTest, RealTimeOrderIsRespected) {
   const LinearizabilityVerdict verdict = CheckLinearizable(history, QueueState(), 2);
   EXPECT_FALSE(verdict.linearizable);
   EXPECT_EQ(verdict.order, (std::vector<size_t>{0}));
-  EXPECT_THAT(verdict.explanation, HasSubstr("thread 2: pop() returned empty; the model returns 1"));
+  EXPECT_THAT(verdict.explanation,
+              HasSubstr("thread 2: pop() returned empty; the model returns 1"));
   EXPECT_THAT(verdict.explanation, HasSubstr("1. thread 1: push(1)"));
 }
 
@@ -98,7 +98,8 @@ TEST(LinearizabilityCheckerTest, TheHistoryTableHasAColumnPerThread) {
 
 TEST(LinearizabilityCheckerTest, DuplicatedValueIsNotLinearizable) {
   // Two pops of one pushed value both got it.
-  const std::vector<HistoryEntry> history = {Push(0, 5, 1, 2), Pop(1, "5", 3, 6), Pop(2, "5", 4, 5)};
+  const std::vector<HistoryEntry> history = {Push(0, 5, 1, 2), Pop(1, "5", 3, 6),
+                                             Pop(2, "5", 4, 5)};
   const LinearizabilityVerdict verdict = CheckLinearizable(history, QueueState(), 2);
   EXPECT_FALSE(verdict.linearizable);
   EXPECT_THAT(verdict.explanation, HasSubstr("init"));

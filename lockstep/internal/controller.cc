@@ -724,7 +724,7 @@ WakeReason Controller::BlockCurrent(const ObjectBase* object, uint32_t join_targ
 
 void Controller::Wake(uint32_t thread) {
   // The current thread's operation (or exit) woke it.
-  strategy_->OnHappensBefore(current_, thread);
+  if (current_ != kNoThread) strategy_->OnHappensBefore(current_, thread);
   SetStatus(thread, ThreadState::Status::kRunnable);
   threads_[thread]->wake = WakeReason::kNotified;
   threads_[thread]->join_target = kNoThread;

@@ -128,7 +128,7 @@ class Mirror : public Controller::Observer {
 struct Streamed {
   Trace parts;  // threads, objects, events
   bool has_outcome = false;
-  Trace outcome;  // failure (if any) and strategy configuration
+  Trace outcome;             // failure (if any) and strategy configuration
   std::string search_state;  // Strategy::SaveState() of a paused explorer
 };
 

@@ -217,8 +217,8 @@ void DfsStrategy::Took(uint32_t depth, const SchedulingPoint& point) {
     if (!Dependent(s.op, op)) next_sleep_.push_back(s);
   }
   for (uint32_t t : node.done) {
-    const size_t i = std::lower_bound(node.enabled.begin(), node.enabled.end(), t) -
-                     node.enabled.begin();
+    const size_t i =
+        std::lower_bound(node.enabled.begin(), node.enabled.end(), t) - node.enabled.begin();
     if (!Dependent(node.ops[i], op)) next_sleep_.push_back({t, node.ops[i]});
   }
   Execute(pick, op, depth);
@@ -346,8 +346,8 @@ void DfsStrategy::EndIteration(uint64_t /*steps*/) {
         last = &node;
       }
     }
-    if (choices < split_depth_ && (last == nullptr ? shard_index_ != 0
-                                                   : !Owned(*last, last->chosen))) {
+    if (choices < split_depth_ &&
+        (last == nullptr ? shard_index_ != 0 : !Owned(*last, last->chosen))) {
       ++redundant_;
     }
   }
@@ -421,7 +421,8 @@ class Reader {
   }
   bool Op(PendingOp& op) {
     uint32_t kind = 0;
-    if (!Word(kind) || !Word(op.object) || kind > static_cast<uint32_t>(PendingOp::Kind::kTimeout)) {
+    if (!Word(kind) || !Word(op.object) ||
+        kind > static_cast<uint32_t>(PendingOp::Kind::kTimeout)) {
       return false;
     }
     op.kind = static_cast<PendingOp::Kind>(kind);
@@ -470,9 +471,8 @@ bool DfsStrategy::RestoreState(std::string_view state) {
   Reader r(state);
   uint32_t tag = 0, reduction = 0, bound = 0, index = 0, count = 0, exhausted = 0, low = 0,
            high = 0, nodes = 0;
-  if (!r.Word(tag) || tag != kStateTag || !r.Word(reduction) || !r.Word(bound) ||
-      !r.Word(index) || !r.Word(count) || !r.Word(exhausted) || !r.Word(low) || !r.Word(high) ||
-      !r.Length(nodes)) {
+  if (!r.Word(tag) || tag != kStateTag || !r.Word(reduction) || !r.Word(bound) || !r.Word(index) ||
+      !r.Word(count) || !r.Word(exhausted) || !r.Word(low) || !r.Word(high) || !r.Length(nodes)) {
     return false;
   }
   if (reduction != static_cast<uint32_t>(reduction_) ||

@@ -87,12 +87,12 @@ class DfsStrategy final : public Strategy {
   };
   // One decision of the current path.
   struct Node {
-    bool is_value = false;     // a choose(n), not a thread
-    uint32_t chosen = 0;       // the thread or value taken on the path
-    uint32_t options = 0;      // choose: n
-    uint32_t current = 0;      // the thread that ran last
-    uint32_t preemptions = 0;  // on the path before this point
-    uint32_t branch = 0;       // decisions with a choice on the path before this one
+    bool is_value = false;            // a choose(n), not a thread
+    uint32_t chosen = 0;              // the thread or value taken on the path
+    uint32_t options = 0;             // choose: n
+    uint32_t current = 0;             // the thread that ran last
+    uint32_t preemptions = 0;         // on the path before this point
+    uint32_t branch = 0;              // decisions with a choice on the path before this one
     std::vector<uint32_t> enabled;    // ascending
     std::vector<PendingOp> ops;       // of each enabled thread
     std::vector<uint32_t> done;       // taken before `chosen` (threads)
@@ -133,7 +133,7 @@ class DfsStrategy final : public Strategy {
   const uint32_t split_depth_;
 
   std::vector<Node> path_;
-  uint32_t depth_ = 0;         // decisions taken this iteration
+  uint32_t depth_ = 0;          // decisions taken this iteration
   bool redundant_now_ = false;  // this iteration is cut short (all asleep)
   bool exhausted_ = false;
   uint64_t redundant_ = 0;

@@ -173,9 +173,13 @@ TEST_P(DfsCountTest, DporExploresOneScheduleOfEveryClass) {
 
 TEST_P(DfsCountTest, SearchStateSurvivesAMoveBetweenProcesses) {
   const Case& c = GetParam();
-  EXPECT_EQ(Search(c.program, [] { return Dfs(); }, /*restart=*/true).schedules,
+  EXPECT_EQ(Search(
+                c.program, [] { return Dfs(); }, /*restart=*/true)
+                .schedules,
             Search(c.program, [] { return Dfs(); }).schedules);
-  EXPECT_EQ(Search(c.program, [] { return Dpor(); }, /*restart=*/true).schedules,
+  EXPECT_EQ(Search(
+                c.program, [] { return Dpor(); }, /*restart=*/true)
+                .schedules,
             Search(c.program, [] { return Dpor(); }).schedules);
 }
 
@@ -243,12 +247,12 @@ TEST(DfsStrategyTest, ShardsExploreDisjointPartsThatTogetherAreTheWhole) {
     std::vector<std::vector<uint32_t>> together;
     std::set<std::set<std::pair<EventId, EventId>>> dpor_traces;
     for (uint32_t index = 0; index < count; ++index) {
-      const Searched part =
-          Search(program, [&] { return DfsStrategy(Reduction::kNone, std::nullopt, index, count); });
+      const Searched part = Search(
+          program, [&] { return DfsStrategy(Reduction::kNone, std::nullopt, index, count); });
       EXPECT_TRUE(part.exhausted);
       together.insert(together.end(), part.schedules.begin(), part.schedules.end());
-      const Searched dpor =
-          Search(program, [&] { return DfsStrategy(Reduction::kDpor, std::nullopt, index, count); });
+      const Searched dpor = Search(
+          program, [&] { return DfsStrategy(Reduction::kDpor, std::nullopt, index, count); });
       const auto traces = Traces(program, dpor);
       dpor_traces.insert(traces.begin(), traces.end());
     }

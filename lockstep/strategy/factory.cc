@@ -45,11 +45,10 @@ absl::StatusOr<std::unique_ptr<Strategy>> MakeStrategy(const Options& options) {
       return std::make_unique<IdPctStrategy>(options.pct_depth, options.pct_step_estimate);
     case StrategyKind::kDfs:
     case StrategyKind::kDpor:
-      return std::make_unique<DfsStrategy>(options.strategy == StrategyKind::kDpor
-                                               ? DfsStrategy::Reduction::kDpor
-                                               : DfsStrategy::Reduction::kNone,
-                                           options.preemption_bound, options.shard.index,
-                                           options.shard.count);
+      return std::make_unique<DfsStrategy>(
+          options.strategy == StrategyKind::kDpor ? DfsStrategy::Reduction::kDpor
+                                                  : DfsStrategy::Reduction::kNone,
+          options.preemption_bound, options.shard.index, options.shard.count);
   }
   return absl::InvalidArgumentError(
       absl::StrCat("unknown strategy kind ", static_cast<int>(options.strategy)));
