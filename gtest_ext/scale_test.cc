@@ -218,6 +218,24 @@ TEST_F(ScaleTest, XmlPropertiesAndJsonSummary) {
   EXPECT_THAT(summary, HasSubstr("\"kind\": \"assertion\""));
   EXPECT_THAT(summary, HasSubstr("\"trace\": \"" + (dir_ / "traces").string()));
   EXPECT_EQ(All(summary, R"re("test": "([^"]+)")re").size(), 3u) << summary;
+  EXPECT_THAT(summary, HasSubstr("\"exploration\": \"sampled\""));
+  EXPECT_THAT(report, HasSubstr("name=\"lockstep_exploration\" value=\"sampled\""));
+}
+
+// An exhaustive search that sees every schedule says "verified" on the
+// console, in the XML report and in the JSON summary.
+TEST_F(ScaleTest, AnExhaustiveSearchIsVerifiedEverywhere) {
+  const fs::path xml = dir_ / "report.xml";
+  const fs::path json = dir_ / "summary.json";
+  const CommandOutcome run =
+      Run("--gtest_filter=Scale.Passes --lockstep_strategy=dpor --lockstep_iterations=1000 "
+          "--gtest_output=xml:" +
+              xml.string() + " --lockstep_summary=" + json.string(),
+          0, 1);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("lockstep: verified: all "));
+  EXPECT_THAT(ReadFile(xml), HasSubstr("name=\"lockstep_exploration\" value=\"verified\""));
+  EXPECT_THAT(ReadFile(json), HasSubstr("\"exploration\": \"verified\""));
 }
 
 }  // namespace
