@@ -1,6 +1,7 @@
 // The exhaustive strategies (dfs, dpor) on real test bodies: schedule counts
 // known by hand, verified runs, found bugs, replay, isolation, shards.
 #include <cstdint>
+#include <cstdlib>
 #include <mutex>
 #include <set>
 #include <string>
@@ -213,6 +214,30 @@ INSTANTIATE_TEST_SUITE_P(Strategies, ExhaustiveRunnerTest,
                            return std::string(StrategyKindName(info.param.first)) +
                                   (info.param.second ? "Isolated" : "InProcess");
                          });
+
+TEST(ExhaustiveTest, ACrashFoundByTheSearchIsRecordedFromTheMirroredDecisions) {
+  // The explorer dies; its parent cannot redo the search, so the recording
+  // child replays the decisions the explorer mirrored.
+  auto body = [] {
+    Atomic<int> counter(0, "counter");
+    auto increment = [&] { counter.store(counter.load() + 1); };
+    Thread a = spawn(increment);
+    Thread b = spawn(increment);
+    a.join();
+    b.join();
+    if (counter.load() != 2) std::abort();
+  };
+  for (StrategyKind kind : {StrategyKind::kDfs, StrategyKind::kDpor}) {
+    const RunResult result = Runner::Run(body, Exhaustive(kind, /*isolate=*/true));
+    ASSERT_EQ(FailureKind(result), Failure::CRASH) << FailureMessage(result);
+    EXPECT_THAT(FailureMessage(result), testing::HasSubstr("SIGABRT"));
+    EXPECT_TRUE(result.trace->failure().note().empty()) << result.trace->failure().note();
+    EXPECT_GT(result.trace->events_size(), 0);
+    Options replay = Exhaustive(kind, /*isolate=*/true);
+    replay.replay = &*result.trace;
+    EXPECT_EQ(FailureKind(Runner::Run(body, replay)), Failure::CRASH);
+  }
+}
 
 TEST(ExhaustiveTest, MutualExclusionIsExploredThroughTheLock) {
   // Two threads increment under a mutex, a third reads without it: dpor
