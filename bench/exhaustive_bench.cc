@@ -125,6 +125,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bench/matrix.h"
 #include "lockstep/atomic.h"
 #include "lockstep/linearizability.h"
 #include "lockstep/mutex.h"
@@ -134,14 +135,16 @@
 
 namespace {
 
-// ---------------------------------------------------------------------------
-// Clocks and small helpers (as scaling_bench).
+using bench::CpuSeconds;
+using bench::LoadAverage;
+using bench::LockstepAtomicBody;
+using bench::LockstepMaxSteps;
+using bench::LockstepMutexBody;
+using bench::Median;
+using bench::WallSeconds;
 
-double CpuSeconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
+// ---------------------------------------------------------------------------
+// Clocks and small helpers (bench/matrix.h has the shared ones).
 
 // The calling thread's CPU time. The checking child (one thread) reads this
 // one: with a process CPU timer armed (its ITIMER_PROF limit; RLIMIT_CPU
@@ -151,24 +154,6 @@ double ThreadCpuSeconds() {
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
-double WallSeconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-std::string LoadAverage() {
-  std::ifstream in("/proc/loadavg");
-  std::string one, five, fifteen;
-  if (!(in >> one >> five >> fifteen)) return "unavailable";
-  return one + " " + five + " " + fifteen + " (1, 5, 15 min)";
-}
-
-double Median(std::vector<double> values) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  const size_t mid = values.size() / 2;
-  return values.size() % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
 }
 
 // The nearest-rank q-quantile (q in (0, 1]).
@@ -235,41 +220,7 @@ struct Config {
 };
 
 // ---------------------------------------------------------------------------
-// Part 1: the workloads (scaling_bench's).
-
-void MutexBody(int n, int k) {
-  lockstep::Mutex mu;
-  int counter = 0;
-  std::vector<lockstep::Thread> threads(static_cast<size_t>(n));
-  for (lockstep::Thread& thread : threads) {
-    thread = lockstep::spawn([&] {
-      for (int i = 0; i < k; ++i) {
-        std::lock_guard<lockstep::Mutex> lock(mu);
-        ++counter;
-      }
-    });
-  }
-  for (lockstep::Thread& thread : threads) thread.join();
-  if (counter != n * k) Die("mutex workload lost an increment");
-}
-
-void AtomicBody(int n, int k) {
-  lockstep::Atomic<int> x(0);
-  std::vector<lockstep::Thread> threads(static_cast<size_t>(n));
-  for (lockstep::Thread& thread : threads) {
-    thread = lockstep::spawn([&] {
-      for (int i = 0; i < k; ++i) x.fetch_add(1);
-    });
-  }
-  for (lockstep::Thread& thread : threads) thread.join();
-}
-
-// As scaling_bench's LockstepMaxSteps: twice the most steps a schedule can
-// take, plus 1000, so that no schedule fails on it.
-uint64_t MaxSteps(int n, int k) {
-  const uint64_t nk = static_cast<uint64_t>(n) * static_cast<uint64_t>(k);
-  return 2 * (nk * (static_cast<uint64_t>(n) + 1) + 3 * static_cast<uint64_t>(n) + 2) + 1000;
-}
+// Part 1: the workloads (scaling_bench's, in bench/matrix.h).
 
 // (NK)! / (K!)^N: the orders of N threads' K operations each on one object.
 uint64_t Orders(int n, int k) {
@@ -305,7 +256,7 @@ lockstep::RunResult RunOnce(Workload workload, int n, int k, int strat, const Co
                             uint64_t seed) {
   lockstep::Options options;
   options.isolate = false;  // in-process exploration is what is measured
-  options.max_steps = MaxSteps(n, k);
+  options.max_steps = LockstepMaxSteps(n, k);
   options.seed = seed;
   switch (strat) {
     case kDfs:
@@ -328,9 +279,9 @@ lockstep::RunResult RunOnce(Workload workload, int n, int k, int strat, const Co
   }
   std::function<void()> body;
   if (workload == Workload::kMutex) {
-    body = [n, k] { MutexBody(n, k); };
+    body = [n, k] { LockstepMutexBody(n, k); };
   } else {
-    body = [n, k] { AtomicBody(n, k); };
+    body = [n, k] { LockstepAtomicBody(n, k); };
   }
   lockstep::RunResult result = lockstep::Runner::Run(body, options);
   if (!result.status.ok()) Die(std::string(kStratNames[strat]) + ": " + result.status.ToString());
