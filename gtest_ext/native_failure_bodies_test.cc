@@ -72,7 +72,9 @@ std::optional<int> PopFront(std::deque<int>& q) {
   return v;
 }
 
-TEST_LOCKSTEP_NATIVE_LINEARIZABLE(Bodies, NotLinearizableQueue, .iterations = 2000) {
+// The replay must reproduce it: a long quantum, as for DfsLostUpdate.
+TEST_LOCKSTEP_NATIVE_LINEARIZABLE(Bodies, NotLinearizableQueue, .iterations = 2000,
+                                  .resume_quantum_us = 200000) {
   return lockstep::LinearizabilitySpec<TwoStepQueue, std::deque<int>>()
       .Operation(
           "push", std::vector<int>{1, 2}, [](TwoStepQueue& q, int v) { q.Push(v); },
@@ -105,8 +107,11 @@ void CheckThenActIncrements() {
   EXPECT_EQ(counter, 2) << "lost update";
 }
 
-// dfs finds it while it explores every schedule.
-TEST_LOCKSTEP_NATIVE(Bodies, DfsLostUpdate, .strategy = lockstep::StrategyKind::kDfs) {
+// dfs finds it while it explores every schedule. A search re-runs the body
+// and needs it to repeat itself: a long quantum, so that a slow machine
+// (a sanitizer, a loaded CI) never lets a thread run outside the model.
+TEST_LOCKSTEP_NATIVE(Bodies, DfsLostUpdate, .strategy = lockstep::StrategyKind::kDfs,
+                     .resume_quantum_us = 200000) {
   CheckThenActIncrements();
 }
 
